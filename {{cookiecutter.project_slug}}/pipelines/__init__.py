@@ -1,0 +1,1 @@
+"""SageMaker model-build pipelines and the local run of the same steps."""

@@ -1,0 +1,1 @@
+"""This model's pipeline definition, processing scripts and data schema."""
