@@ -139,7 +139,9 @@ def test_toggles_are_json_booleans(cookiecutter_json: dict) -> None:
 def test_choices_match_cookiecutter_json(pre_gen: ModuleType, cookiecutter_json: dict) -> None:
     """The hook's enumerations are the lists cookiecutter.json offers."""
     lists = {
-        key: tuple(value) for key, value in cookiecutter_json.items() if isinstance(value, list)
+        key: tuple(value)
+        for key, value in cookiecutter_json.items()
+        if isinstance(value, list) and not key.startswith("_")
     }
     assert pre_gen.CHOICES == lists
 
@@ -159,7 +161,7 @@ def test_reserved_module_names_cover_the_template(pre_gen: ModuleType) -> None:
     shipped = {
         path.stem
         for path in (TEMPLATE_DIR / "pipelines").iterdir()
-        if OPEN_EXPR not in path.name and path.name not in ("__init__.py", "__pycache__")
+        if OPEN_EXPR not in path.name and pre_gen.MODULE_PATTERN.fullmatch(path.stem)
     }
     assert shipped <= set(pre_gen.RESERVED_MODULE_NAMES)
 
