@@ -9,8 +9,8 @@ registry."""
 
 from __future__ import annotations
 
-import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -88,7 +88,11 @@ def audit_row(desc: dict[str, Any]) -> AuditRow:
         decided_by = "manual"
     else:
         decided_by = ""
-    failed = [c for c in meta.get("clearance:failed-checks", "").split(",") if c]
+    # Ids are separated by commas or spaces (the metadata value pattern has no comma); "none" is
+    # what the approval writes when nothing failed, since the API refuses an empty value.
+    failed = [
+        c for c in re.split(r"[,\s]+", meta.get("clearance:failed-checks", "")) if c and c != "none"
+    ]
     created = desc.get("CreationTime")
     return AuditRow(
         version=desc.get("ModelPackageVersion"),
@@ -179,7 +183,7 @@ def reevaluate_group(
                 apply(sm, decision)
                 action = "decided"
                 if out_dir is not None:
-                    evidence_path = _leave_evidence(sm, s3, arn, doc, Path(out_dir), desc)
+                    evidence_path = _leave_evidence(sm, s3, decision, Path(out_dir), desc)
         rows.append(
             ReevaluationRow(
                 version=desc.get("ModelPackageVersion"),
@@ -196,16 +200,13 @@ def reevaluate_group(
     return rows
 
 
-def _leave_evidence(
-    sm: Any, s3: Any, arn: str, doc: dict[str, Any], out_dir: Path, desc: dict
-) -> str:
+def _leave_evidence(sm: Any, s3: Any, decision: Any, out_dir: Path, desc: dict) -> str:
     """checks.json, model card and HTML page for a package decided here (as the Update step)."""
+    from clearance.checks import write_checks
     from clearance.evidence import after_decision
 
-    stem = (
-        f"{desc.get('ModelPackageGroupName') or 'package'}-{desc.get('ModelPackageVersion') or 'x'}"
-    )
-    checks_path = out_dir / f"{stem}.checks.json"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    checks_path.write_text(json.dumps(doc, indent=2, allow_nan=True) + "\n", encoding="utf-8")
-    return str(after_decision(sm, s3, arn, checks_path, out_dir).html_path)
+    group = desc.get("ModelPackageGroupName") or "package"
+    checks_path = out_dir / f"{group}-{desc.get('ModelPackageVersion') or 'x'}.checks.json"
+    # write_checks writes the canonical bytes whose sha256 apply_decision records in the registry.
+    write_checks(decision, checks_path)
+    return str(after_decision(sm, s3, desc["ModelPackageArn"], checks_path, out_dir).html_path)
