@@ -21,6 +21,8 @@ from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE_DIR = REPO_ROOT / ("{" + "{cookiecutter.project_slug}}")
+TEMPLATE_MODULE = "{" + "{cookiecutter.module_name}}"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 RUFF = VENV_BIN / "ruff"
 PYTHON = VENV_BIN / "python"

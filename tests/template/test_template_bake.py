@@ -12,6 +12,8 @@ import yaml
 from bake_support import (
     REPO_ROOT,
     SUPPORTED_COMBINATIONS,
+    TEMPLATE_DIR,
+    TEMPLATE_MODULE,
     combination_id,
     import_file,
     leftovers,
@@ -204,13 +206,25 @@ def test_answers_reach_the_pipeline_constants(project: Path, answers: dict[str, 
         assert answers[key] in values, key
 
 
-def test_schema_holds_the_answers(project: Path, answers: dict[str, Any]) -> None:
+TABULAR_COMBINATIONS = [c for c in SUPPORTED_COMBINATIONS if c["model_type"] == "tabular"]
+LLM_COMBINATIONS = [c for c in SUPPORTED_COMBINATIONS if c["model_type"] == "llm"]
+
+
+def baked_project(bake_once: Any, combination: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+    """The shared bake of a combination, failing the test if the bake failed."""
+    result = bake_once(combination)
+    if result.exception is not None:
+        pytest.fail(f"bake failed: {result.exception!r}")
+    return Path(result.project_path), dict(result.context)
+
+
+@pytest.mark.parametrize("combination", TABULAR_COMBINATIONS, ids=combination_id)
+def test_schema_holds_the_answers(bake_once: Any, combination: dict[str, Any]) -> None:
     """The tabular schema module (standard library only) exposes the label and facet answers."""
-    if answers["model_type"] != "tabular":
-        pytest.skip("the LLM variant has no tabular schema")
+    project, answers = baked_project(bake_once, combination)
     schema = import_file(
         project / "pipelines" / answers["module_name"] / "schema.py",
-        f"baked_schema_{combination_id(answers)[:40]}",
+        f"baked_schema_{answers['problem_type']}",
     )
     assert schema.PROBLEM_TYPE == answers["problem_type"]
     assert schema.LABEL == answers["label_column"]
@@ -218,6 +232,20 @@ def test_schema_holds_the_answers(project: Path, answers: dict[str, Any]) -> Non
     assert schema.FACET_VALUE == answers["facet_value"]
     assert schema.POSITIVE_LABEL == answers["positive_label"]
     assert schema.HEADERS[0] == answers["label_column"]
+
+
+@pytest.mark.parametrize("combination", LLM_COMBINATIONS, ids=combination_id)
+def test_llm_data_files_are_copied_byte_for_byte(
+    bake_once: Any, combination: dict[str, Any]
+) -> None:
+    """The LLM variant's datasets are copied, never rendered (_copy_without_render)."""
+    project, answers = baked_project(bake_once, combination)
+    source = TEMPLATE_DIR / "pipelines" / TEMPLATE_MODULE / "llm" / "data"
+    copied = project / "pipelines" / answers["module_name"] / "llm" / "data"
+    names = sorted(path.name for path in source.iterdir() if path.is_file())
+    assert names and names == sorted(path.name for path in copied.iterdir())
+    for name in names:
+        assert (copied / name).read_bytes() == (source / name).read_bytes(), name
 
 
 def test_readme_names_the_project(project: Path, answers: dict[str, Any]) -> None:
