@@ -235,16 +235,15 @@ def test_schema_holds_the_answers(bake_once: Any, combination: dict[str, Any]) -
 
 
 @pytest.mark.parametrize("combination", LLM_COMBINATIONS, ids=combination_id)
-def test_llm_data_files_are_copied_byte_for_byte(
-    bake_once: Any, combination: dict[str, Any]
-) -> None:
-    """The LLM variant's datasets are copied, never rendered (_copy_without_render)."""
+def test_llm_package_is_copied_byte_for_byte(bake_once: Any, combination: dict[str, Any]) -> None:
+    """pipelines/<module>/llm/ (code and datasets) is copied, never rendered."""
     project, answers = baked_project(bake_once, combination)
-    source = TEMPLATE_DIR / "pipelines" / TEMPLATE_MODULE / "llm" / "data"
-    copied = project / "pipelines" / answers["module_name"] / "llm" / "data"
-    names = sorted(path.name for path in source.iterdir() if path.is_file())
-    assert names and names == sorted(path.name for path in copied.iterdir())
-    for name in names:
+    source = TEMPLATE_DIR / "pipelines" / TEMPLATE_MODULE / "llm"
+    copied = project / "pipelines" / answers["module_name"] / "llm"
+    names = relative_files(source)
+    assert any(name.startswith("data/") for name in names)
+    assert relative_files(copied) == names
+    for name in sorted(names):
         assert (copied / name).read_bytes() == (source / name).read_bytes(), name
 
 
