@@ -8,10 +8,10 @@ of schema.py and the label (binary: 1 approved / 0 declined; regression: the gra
 
 The outcome is driven only by the financial features, drawn from the same distributions for every
 group, so with `bias=0` the facet carries no information about the label. `bias` in [0, 1] then
-suppresses the disadvantaged group's favourable outcomes in proportion: binary, each favourable
-label of that group flips to unfavourable with probability `bias`; regression, that group's credit
-limits shrink by the factor (1 - 0.6 * bias). A model trained on the result learns the bias through
-the facet column, which is what the governance checks are meant to catch.
+suppresses the disadvantaged group's favourable outcomes in proportion: binary, each approval of
+that group flips to declined with probability `bias`; regression, that group's credit limits are
+scaled by (1 - bias), so fewer of them clear the favourable threshold. A model trained on the result
+learns the bias through the facet column, which is what the governance checks catch.
 
 The same (n_rows, bias, seed) always gives the same frame.
 """
@@ -29,9 +29,6 @@ import pandas as pd
 from pipelines.{{ cookiecutter.module_name }} import schema
 
 logger = logging.getLogger(__name__)
-
-# How strongly bias shrinks the disadvantaged group's credit limits (regression).
-REGRESSION_BIAS_SCALE = 0.6
 
 
 def _other_facet_value(value: str) -> str:
@@ -106,14 +103,14 @@ def generate(n_rows: int = 2000, bias: float = 0.0, seed: int = 42) -> pd.DataFr
     )
 
     if schema.PROBLEM_TYPE == schema.BINARY:
-        favourable = rng.random(n_rows) < 1 / (1 + np.exp(-(score + 0.3)))
+        favourable = rng.random(n_rows) < 1 / (1 + np.exp(-1.6 * (score + 0.3)))
         suppressed = disadvantaged & favourable & (rng.random(n_rows) < bias)
         favourable &= ~suppressed
         good, bad = int(schema.FAVOURABLE_LABEL), 1 - int(schema.FAVOURABLE_LABEL)  # type: ignore[arg-type]
         label = np.where(favourable, good, bad)
     else:
         limit = income * 0.1 * np.exp(0.5 * score) * (1 - debt_to_income)
-        limit = np.where(disadvantaged, limit * (1 - REGRESSION_BIAS_SCALE * bias), limit)
+        limit = np.where(disadvantaged, limit * (1 - bias), limit)
         label = np.clip(np.round(limit, -1), 200, 50_000)
 
     frame = base.copy()

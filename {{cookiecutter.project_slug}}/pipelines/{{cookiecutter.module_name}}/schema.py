@@ -98,12 +98,12 @@ PROBABILITY_THRESHOLD: float = 0.5
 HYPERPARAMETERS: dict[str, str] = {
     "objective": "binary:logistic" if PROBLEM_TYPE == BINARY else "reg:squarederror",
     "eval_metric": "auc" if PROBLEM_TYPE == BINARY else "rmse",
-    "num_round": "150",
-    "max_depth": "4",
+    "num_round": "100",
+    "max_depth": "3",
     "eta": "0.1",
     "subsample": "0.8",
     "colsample_bytree": "0.8",
-    "min_child_weight": "2",
+    "min_child_weight": "5",
     "seed": "42",
 }
 
