@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from bake_support import (
     REPO_ROOT,
     UNSUPPORTED_COMBINATIONS,
+    VENV_BIN,
     combination_id,
     leftovers,
     python_string_values,
@@ -201,3 +203,20 @@ def test_awkward_bake_is_clean(awkward_project: Path) -> None:
         completed = run_ruff(project, *args)
         assert completed.returncode == 0, completed.stdout
     assert not list(project.parent.rglob("pwned")) and not Path("pwned").exists()
+
+
+def test_cookiecutter_cli_refuses_with_the_error_line(tmp_path: Path) -> None:
+    """The command a user runs: exit status non-zero, our ERROR line on stderr, nothing written."""
+    completed = subprocess.run(
+        [str(VENV_BIN / "cookiecutter"), str(REPO_ROOT), "--no-input", "-o", str(tmp_path)]
+        + ["aws_region=Frankfurt"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode != 0
+    assert (
+        "ERROR: aws_region: 'Frankfurt' is not valid. Use a region code such as us-east-1 or "
+        "eu-west-2\n" in completed.stderr
+    )
+    assert list(tmp_path.iterdir()) == []
