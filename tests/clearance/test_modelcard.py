@@ -369,7 +369,7 @@ def test_non_json_numbers_and_oversized_content_are_refused():
     assert (
         content["evaluation_details"][1]["metric_groups"][0]["metric_data"][0]["type"] == "number"
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(EvidenceError, match="NaN"):
         modelcard.validate_content(_with(content, path, math.nan))
     huge = _with(content, "training_details.training_observations", "x" * 1000)
     huge = _with(
@@ -457,6 +457,7 @@ def test_fuzzed_reports_never_break_the_card(kind, doc):
     content = modelcard.build_content(
         checks, parse_reports({kind: data}), PackageInfo.from_describe({})
     )
+    modelcard.validate_content(content)
     text = json.dumps(content, allow_nan=False)  # raises on NaN/Infinity
     assert len(text) <= modelcard.CONTENT_MAX_CHARS
 
