@@ -133,7 +133,10 @@ class ChecksView:
 def _finite(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # JSON integers are unbounded; 10**400 is no metric
+        return None
     return number if math.isfinite(number) else None
 
 

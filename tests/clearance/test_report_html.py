@@ -9,9 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_modelcard import REPORTS, report_bytes
 
-from clearance.evidence import load_checks_file, load_reports_dir, parse_checks, parse_reports
+from clearance.evidence import (
+    EvidenceError,
+    load_checks_file,
+    load_reports_dir,
+    parse_checks,
+    parse_reports,
+)
 from clearance.evidence_cli import main
 from clearance.report_html import fmt, render, write_report
 
@@ -405,3 +413,51 @@ def test_unreadable_report_is_stated_on_the_page(tmp_path):
     )
     page = write_report(tmp_path / "out.html", checks, evidence).read_text(encoding="utf-8")
     assert "unreadable" in page and "income" in page
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.integers(-(10**400), 10**400)
+    | st.text(max_size=20)
+)
+CHECK_ITEMS = st.fixed_dictionaries(
+    {"id": st.text(min_size=1, max_size=10), "passed": st.booleans() | JSON_SCALARS},
+    optional={
+        "values": st.lists(
+            JSON_SCALARS | st.dictionaries(st.text(max_size=5), JSON_SCALARS), max_size=4
+        )
+        | JSON_SCALARS,
+        "bounds": st.dictionaries(st.sampled_from(["min", "max", "abs_max"]), JSON_SCALARS)
+        | JSON_SCALARS,
+        "reason": JSON_SCALARS,
+        "report": JSON_SCALARS,
+        "metric": JSON_SCALARS,
+    },
+)
+CHECKS_DOCS = st.fixed_dictionaries(
+    {
+        "model_package_arn": st.text(max_size=40) | JSON_SCALARS,
+        "policy": st.dictionaries(st.sampled_from(["id", "version", "sha256"]), JSON_SCALARS)
+        | JSON_SCALARS,
+        "decision": st.sampled_from(["Approved", "Rejected", "approved", ""]) | JSON_SCALARS,
+        "checks": st.lists(CHECK_ITEMS, max_size=5) | JSON_SCALARS,
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(doc=CHECKS_DOCS)
+def test_fuzzed_checks_json_renders_or_fails_with_one_error(doc):
+    """Any checks.json either renders or raises EvidenceError; an Approved page has only passes."""
+    try:
+        checks = parse_checks(json.loads(json.dumps(doc, allow_nan=True)))
+    except EvidenceError as exc:
+        assert exc.field and exc.problem and "\n" not in str(exc)
+        return
+    page = render(checks)
+    if checks.decision == "Approved":
+        assert checks.checks and all(c.passed for c in checks.checks)
+        assert 'data-passed="false"' not in page
+    assert page.count('class="check ') == len(checks.checks)
