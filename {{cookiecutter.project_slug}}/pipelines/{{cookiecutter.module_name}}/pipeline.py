@@ -1,0 +1,638 @@
+"""The model-build SageMaker Pipeline: train, check for bias and quality, register for approval.
+
+    InputDataUrl
+         |
+    Preprocess ---------------------------------------------.  (ScriptProcessor, scikit-learn image)
+         |  train / validation / test CSV                    |
+       Train  (built-in XGBoost through ModelTrainer)        |
+         |  model.tar.gz                                     |
+    CreateModel  (ModelStep: the model Clarify serves)       |
+         |                                                   |
+     DataBias  (ClarifyCheckStep, pre-training bias) <-------'  train split
+         |
+      Predict  (processing: predict.py in the XGBoost image, test split)
+         |  predictions.csv
+    ModelQuality  (QualityCheckStep, Model Monitor statistics)
+         |
+     ModelBias  (ClarifyCheckStep, post-training bias, test split through the model)
+         |
+    ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
+         |
+    RegisterModel  (ModelStep: ModelApprovalStatus, default PendingManualApproval, with every
+                    report above attached as ModelMetrics and DriftCheckBaselines)
+
+The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
+so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
+the run before the next one is paid for.
+
+Reports attached to the model package (what the central approval reads), by step property:
+    ModelQuality.Statistics    <- ModelQuality.CalculatedBaselineStatistics (statistics.json)
+    ModelQuality.Constraints   <- ModelQuality.CalculatedBaselineConstraints (constraints.json)
+    Bias.PreTrainingReport     <- DataBias.CalculatedBaselineConstraints (analysis.json)
+    Bias.PostTrainingReport    <- ModelBias.CalculatedBaselineConstraints (analysis.json)
+    Explainability.Report      <- ModelExplainability.CalculatedBaselineConstraints (analysis.json)
+DriftCheckBaselines take each check's BaselineUsedForDriftCheck* property, plus the Clarify
+monitoring configurations the bias and explainability checks upload.
+
+Every run writes under s3://<bucket>/<base_job_prefix>/<execution id>/, so a later run never
+overwrites the evidence an earlier model package points at.
+
+Implements the seed-code convention `get_pipeline(region, role, default_bucket, ...)`; the console
+scripts `run-pipeline` and `get-pipeline-definition` call it with the JSON from `--kwargs`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import boto3
+from sagemaker.core import image_uris
+from sagemaker.core.clarify import (
+    BiasConfig,
+    DataConfig,
+    ModelConfig,
+    ModelPredictedLabelConfig,
+    SHAPConfig,
+)
+from sagemaker.core.drift_check_baselines import DriftCheckBaselines
+from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
+from sagemaker.core.model_monitor import DatasetFormat
+from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.shapes import (
+    OutputDataConfig,
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingS3Input,
+    ProcessingS3Output,
+    Tag,
+)
+from sagemaker.core.training.configs import Compute, InputData
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterString
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
+from sagemaker.mlops.workflow.clarify_check_step import (
+    ClarifyCheckStep,
+    DataBiasCheckConfig,
+    ModelBiasCheckConfig,
+    ModelExplainabilityCheckConfig,
+)
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.quality_check_step import ModelQualityCheckConfig, QualityCheckStep
+from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train import ModelTrainer
+
+try:
+    from . import schema
+except ImportError:  # imported as a top-level module (e.g. from a notebook next to this file)
+    import schema  # type: ignore[no-redef]
+
+logger = logging.getLogger(__name__)
+
+BASE_DIR = Path(__file__).resolve().parent
+
+# Baked from the cookiecutter answers, rendered as JSON so any legal answer stays verbatim.
+_ANSWERS: dict[str, str] = json.loads(
+    r"""
+{
+  "sagemaker_project_name": {{ cookiecutter.sagemaker_project_name | tojson }},
+  "model_package_group_name": {{ cookiecutter.model_package_group_name | tojson }},
+  "description": {{ cookiecutter.description | tojson }},
+  "aws_region": {{ cookiecutter.aws_region | tojson }},
+  "processing_instance_type": {{ cookiecutter.processing_instance_type | tojson }},
+  "training_instance_type": {{ cookiecutter.training_instance_type | tojson }}
+}
+"""  # noqa: E501 (answers are as long as they were typed)
+)
+SAGEMAKER_PROJECT_NAME = _ANSWERS["sagemaker_project_name"]
+MODEL_PACKAGE_GROUP_NAME = _ANSWERS["model_package_group_name"]
+DESCRIPTION = _ANSWERS["description"]
+AWS_REGION = _ANSWERS["aws_region"]
+PROCESSING_INSTANCE_TYPE = _ANSWERS["processing_instance_type"]
+TRAINING_INSTANCE_TYPE = _ANSWERS["training_instance_type"]
+PIPELINE_NAME = f"{SAGEMAKER_PROJECT_NAME}-build"
+BASE_JOB_PREFIX = SAGEMAKER_PROJECT_NAME
+MODEL_TYPE = "tabular"
+
+# Stable step names: the approval, the tests and people's bookmarks in Studio refer to them.
+STEP_PREPROCESS = "Preprocess"
+STEP_TRAIN = "Train"
+STEP_CREATE_MODEL = "CreateModel"
+STEP_DATA_BIAS = "DataBias"
+STEP_PREDICT = "Predict"
+STEP_MODEL_QUALITY = "ModelQuality"
+STEP_MODEL_BIAS = "ModelBias"
+STEP_MODEL_EXPLAINABILITY = "ModelExplainability"
+STEP_REGISTER = "RegisterModel"
+STEP_NAMES = [
+    STEP_PREPROCESS,
+    STEP_TRAIN,
+    STEP_CREATE_MODEL,
+    STEP_DATA_BIAS,
+    STEP_PREDICT,
+    STEP_MODEL_QUALITY,
+    STEP_MODEL_BIAS,
+    STEP_MODEL_EXPLAINABILITY,
+    STEP_REGISTER,
+]
+
+# Check step -> the name used in its SkipCheck / RegisterNewBaseline parameters and S3 folder.
+CHECKS = {
+    STEP_DATA_BIAS: "DataBias",
+    STEP_MODEL_QUALITY: "ModelQuality",
+    STEP_MODEL_BIAS: "ModelBias",
+    STEP_MODEL_EXPLAINABILITY: "ModelExplainability",
+}
+# Each Clarify check gets its own S3 folder: with a shared one they overwrite one
+# analysis_config.json and each other's analysis.json.
+CHECK_FOLDERS = {
+    STEP_DATA_BIAS: "data-bias",
+    STEP_MODEL_QUALITY: "model-quality",
+    STEP_MODEL_BIAS: "model-bias",
+    STEP_MODEL_EXPLAINABILITY: "explainability",
+}
+
+SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+PROCESSING_ROOT = "/opt/ml/processing"
+# schema.py is shipped here and put on PYTHONPATH, so the scripts' `import schema` finds it.
+SCHEMA_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/schema"
+JSON = "application/json"
+# Model Monitor's problem types, by this repo's problem type.
+MODEL_MONITOR_PROBLEM_TYPES = {
+    schema.BINARY: "BinaryClassification",
+    schema.REGRESSION: "Regression",
+}
+SHAP_NUM_SAMPLES = 100
+
+
+def get_sagemaker_client(region: str) -> Any:
+    """A SageMaker client for the region (seed-code helper)."""
+    return boto3.Session(region_name=region).client("sagemaker")
+
+
+def get_pipeline_session(region: str, default_bucket: str | None) -> PipelineSession:
+    """A PipelineSession: steps built with it record requests instead of starting jobs."""
+    boto_session = boto3.Session(region_name=region)
+    return PipelineSession(
+        boto_session=boto_session,
+        sagemaker_client=boto_session.client("sagemaker"),
+        default_bucket=default_bucket,
+    )
+
+
+def project_tags(
+    sagemaker_project_name: str | None, sagemaker_project_id: str | None = None
+) -> list[dict[str, str]]:
+    """The tags that tie jobs and the pipeline to their SageMaker project (none without one)."""
+    tags = []
+    if sagemaker_project_name:
+        tags.append({"Key": "sagemaker:project-name", "Value": sagemaker_project_name})
+    if sagemaker_project_id:
+        tags.append({"Key": "sagemaker:project-id", "Value": sagemaker_project_id})
+    return tags
+
+
+def get_pipeline_custom_tags(
+    new_tags: list[dict[str, str]],
+    region: str,
+    sagemaker_project_name: str | None = None,
+    sagemaker_project_id: str | None = None,
+) -> list[dict[str, str]]:
+    """The pipeline's tags: those given plus the project tags, without duplicate keys.
+
+    Seed-code hook called by run-pipeline. Unlike the seed code it makes no AWS call (the
+    buildspec passes the project name and id) and so has no failure to swallow.
+    """
+    del region  # kept for the seed-code signature
+    merged = {tag["Key"]: tag for tag in new_tags}
+    for tag in project_tags(sagemaker_project_name, sagemaker_project_id):
+        merged.setdefault(tag["Key"], tag)
+    return list(merged.values())
+
+
+def _s3_join(*parts: Any) -> Join:
+    return Join(on="/", values=list(parts))
+
+
+def _processing_output(name: str, run_prefix: list[Any], folder: str) -> ProcessingOutput:
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=_s3_join(*run_prefix, folder),
+            local_path=f"{PROCESSING_ROOT}/{name}",
+            s3_upload_mode="EndOfJob",
+        ),
+    )
+
+
+def _processing_input(name: str, source: Any, local_path: str) -> ProcessingInput:
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=source,
+            local_path=local_path,
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+        ),
+    )
+
+
+def _schema_input() -> ProcessingInput:
+    # A local path: the SDK uploads it to s3://<bucket>/<pipeline>/<step>/input/schema.
+    return _processing_input("schema", str(BASE_DIR / "schema.py"), SCHEMA_CONTAINER_DIR)
+
+
+def get_pipeline(
+    region: str,
+    role: str | None = None,
+    default_bucket: str | None = None,
+    pipeline_name: str = PIPELINE_NAME,
+    model_package_group_name: str = MODEL_PACKAGE_GROUP_NAME,
+    base_job_prefix: str = BASE_JOB_PREFIX,
+    sagemaker_project_name: str | None = None,
+    sagemaker_project_id: str | None = None,
+    processing_instance_type: str = PROCESSING_INSTANCE_TYPE,
+    training_instance_type: str = TRAINING_INSTANCE_TYPE,
+) -> Pipeline:
+    """Build the model-build pipeline (see the module docstring for the DAG).
+
+    Args:
+        region: AWS region the pipeline runs in.
+        role: IAM role ARN the jobs run as (default: the caller's SageMaker execution role).
+        default_bucket: S3 bucket for code, data splits, models and reports (default: the
+            session's `sagemaker-<region>-<account>` bucket).
+        pipeline_name: name of the SageMaker Pipeline.
+        model_package_group_name: Model Registry group the model is registered in.
+        base_job_prefix: prefix of job names and of the S3 folder this pipeline writes to.
+        sagemaker_project_name: SageMaker project this pipeline belongs to (tags and metadata).
+        sagemaker_project_id: SageMaker project id (tags).
+        processing_instance_type: default of the ProcessingInstanceType parameter, and the
+            instance type of the Clarify shadow endpoint (fixed when the definition is built).
+        training_instance_type: default of the TrainingInstanceType parameter.
+
+    Returns:
+        The Pipeline, ready for `definition()`, `upsert()` and `start()`.
+    """
+    session = get_pipeline_session(region, default_bucket)
+    bucket = session.default_bucket()
+    if role is None:
+        from sagemaker.core.helper.session_helper import get_execution_role
+
+        role = get_execution_role(session)
+    tags = project_tags(sagemaker_project_name, sagemaker_project_id) or None
+
+    # Run-time knobs, all in one place.
+    processing_instance_type_param = ParameterString(
+        name="ProcessingInstanceType", default_value=processing_instance_type
+    )
+    training_instance_type_param = ParameterString(
+        name="TrainingInstanceType", default_value=training_instance_type
+    )
+    model_approval_status = ParameterString(
+        name="ModelApprovalStatus", default_value="PendingManualApproval"
+    )
+    input_data = ParameterString(
+        name="InputDataUrl", default_value=f"s3://{bucket}/{base_job_prefix}/input/data.csv"
+    )
+    skip_check = {
+        step: ParameterBoolean(name=f"Skip{check}Check", default_value=False)
+        for step, check in CHECKS.items()
+    }
+    register_new_baseline = {
+        step: ParameterBoolean(name=f"RegisterNew{check}Baseline", default_value=False)
+        for step, check in CHECKS.items()
+    }
+    parameters = [
+        processing_instance_type_param,
+        training_instance_type_param,
+        model_approval_status,
+        input_data,
+        *skip_check.values(),
+        *register_new_baseline.values(),
+    ]
+
+    base_uri = f"s3://{bucket}/{base_job_prefix}"
+    run_prefix = [base_uri, ExecutionVariables.PIPELINE_EXECUTION_ID]
+    sklearn_image = image_uris.retrieve(
+        framework="sklearn",
+        region=region,
+        version=SKLEARN_FRAMEWORK_VERSION,
+        py_version="py3",
+        instance_type=processing_instance_type,
+    )
+    xgboost_image = image_uris.retrieve(
+        framework="xgboost", region=region, version=schema.XGBOOST_FRAMEWORK_VERSION
+    )
+    script_env = {"PYTHONPATH": SCHEMA_CONTAINER_DIR}
+
+    # Preprocess: validate, encode the facet, split.
+    preprocessor = ScriptProcessor(
+        image_uri=sklearn_image,
+        command=["python3"],
+        instance_type=processing_instance_type_param,
+        instance_count=1,
+        base_job_name=f"{base_job_prefix}/preprocess",
+        sagemaker_session=session,
+        role=role,
+        env=script_env,
+        tags=tags,
+    )
+    step_preprocess = ProcessingStep(
+        name=STEP_PREPROCESS,
+        step_args=preprocessor.run(
+            code=str(BASE_DIR / "preprocess.py"),
+            inputs=[_schema_input()],
+            outputs=[
+                _processing_output(split, run_prefix, f"data/{split}")
+                for split in ("train", "validation", "test")
+            ],
+            arguments=["--input-data", input_data, "--output-dir", PROCESSING_ROOT],
+        ),
+    )
+    outputs = step_preprocess.properties.ProcessingOutputConfig.Outputs
+    train_uri = outputs["train"].S3Output.S3Uri
+    validation_uri = outputs["validation"].S3Output.S3Uri
+    test_uri = outputs["test"].S3Output.S3Uri
+
+    # Train: the built-in XGBoost algorithm, with the hyperparameters the local run uses too.
+    trainer = ModelTrainer(
+        training_image=xgboost_image,
+        compute=Compute(instance_type=training_instance_type_param, instance_count=1),
+        base_job_name=f"{base_job_prefix}/train",
+        sagemaker_session=session,
+        role=role,
+        hyperparameters=dict(schema.HYPERPARAMETERS),
+        input_data_config=[
+            InputData(channel_name="train", data_source=train_uri, content_type="text/csv"),
+            InputData(
+                channel_name="validation", data_source=validation_uri, content_type="text/csv"
+            ),
+        ],
+        output_data_config=OutputDataConfig(s3_output_path=f"{base_uri}/models"),
+        # ModelTrainer wants pydantic `Tag(key, value)`; processors take {"Key", "Value"} dicts.
+        tags=[Tag(key=tag["Key"], value=tag["Value"]) for tag in tags or []] or None,
+    )
+    step_train = TrainingStep(name=STEP_TRAIN, step_args=trainer.train())
+    model_data = step_train.properties.ModelArtifacts.S3ModelArtifacts
+
+    # CreateModel: the SageMaker Model the Clarify checks serve on a shadow endpoint.
+    step_create_model = ModelStep(
+        name=STEP_CREATE_MODEL,
+        step_args=ModelBuilder(
+            s3_model_data_url=model_data,
+            image_uri=xgboost_image,
+            sagemaker_session=session,
+            role_arn=role,
+        ).build(),
+    )
+
+    check_job_config = CheckJobConfig(
+        role=role,
+        instance_count=1,
+        instance_type=processing_instance_type_param,
+        base_job_name=f"{base_job_prefix}/check",
+        sagemaker_session=session,
+        tags=tags,
+    )
+
+    def clarify_data_config(step_name: str, dataset: Any) -> DataConfig:
+        folder = CHECK_FOLDERS[step_name]
+        return DataConfig(
+            s3_data_input_path=dataset,
+            # Per-run report folder; a static config folder makes a pipeline variable legal here.
+            s3_output_path=_s3_join(*run_prefix, "clarify", folder),
+            s3_analysis_config_output_path=f"{base_uri}/clarify-config/{folder}",
+            label=schema.LABEL,
+            headers=list(schema.HEADERS),
+            dataset_type="text/csv",
+        )
+
+    def check_args(step_name: str) -> dict[str, Any]:
+        return {
+            "check_job_config": check_job_config,
+            "skip_check": skip_check[step_name],
+            "register_new_baseline": register_new_baseline[step_name],
+            "model_package_group_name": model_package_group_name,
+        }
+
+    bias_config = BiasConfig(
+        label_values_or_threshold=list(schema.LABEL_VALUES_OR_THRESHOLD),
+        facet_name=schema.FACET,
+        facet_values_or_threshold=list(schema.FACET_VALUES_OR_THRESHOLD),
+    )
+    # Analysis configs are uploaded while the definition is built, so the shadow endpoint's
+    # instance type is a plain string, not the ProcessingInstanceType parameter.
+    model_config = ModelConfig(
+        model_name=step_create_model.properties.ModelName,
+        instance_count=1,
+        instance_type=processing_instance_type,
+        content_type="text/csv",
+        accept_type="text/csv",
+    )
+
+    # DataBias: pre-training bias of the labels in the training split.
+    data_bias_config = DataBiasCheckConfig(
+        data_config=clarify_data_config(STEP_DATA_BIAS, train_uri),
+        data_bias_config=bias_config,
+    )
+    step_data_bias = ClarifyCheckStep(
+        name=STEP_DATA_BIAS,
+        clarify_check_config=data_bias_config,
+        depends_on=[step_create_model],
+        **check_args(STEP_DATA_BIAS),
+    )
+
+    # Predict: score the test split for the quality check.
+    predictor = ScriptProcessor(
+        image_uri=xgboost_image,
+        command=["python3"],
+        instance_type=processing_instance_type_param,
+        instance_count=1,
+        base_job_name=f"{base_job_prefix}/predict",
+        sagemaker_session=session,
+        role=role,
+        env=script_env,
+        tags=tags,
+    )
+    step_predict = ProcessingStep(
+        name=STEP_PREDICT,
+        step_args=predictor.run(
+            code=str(BASE_DIR / "predict.py"),
+            inputs=[
+                _schema_input(),
+                _processing_input("model", model_data, f"{PROCESSING_ROOT}/model"),
+                _processing_input("test", test_uri, f"{PROCESSING_ROOT}/test"),
+            ],
+            outputs=[_processing_output("predictions", run_prefix, "predictions")],
+            arguments=[
+                "--model",
+                f"{PROCESSING_ROOT}/model",
+                "--test-data",
+                f"{PROCESSING_ROOT}/test",
+                "--output-dir",
+                PROCESSING_ROOT,
+            ],
+        ),
+        depends_on=[step_data_bias],
+    )
+    predictions_uri = step_predict.properties.ProcessingOutputConfig.Outputs[
+        "predictions"
+    ].S3Output.S3Uri
+
+    # ModelQuality: Model Monitor's statistics of predictions against labels.
+    binary = schema.PROBLEM_TYPE == schema.BINARY
+    quality_config = ModelQualityCheckConfig(
+        baseline_dataset=predictions_uri,
+        dataset_format=DatasetFormat.csv(header=True),
+        output_s3_uri=_s3_join(*run_prefix, CHECK_FOLDERS[STEP_MODEL_QUALITY]),
+        problem_type=MODEL_MONITOR_PROBLEM_TYPES[schema.PROBLEM_TYPE],
+        inference_attribute="prediction",
+        ground_truth_attribute="label",
+        # Regression has no probability column.
+        probability_attribute="probability" if binary else None,
+        probability_threshold_attribute=str(schema.PROBABILITY_THRESHOLD) if binary else None,
+    )
+    step_model_quality = QualityCheckStep(
+        name=STEP_MODEL_QUALITY,
+        quality_check_config=quality_config,
+        **check_args(STEP_MODEL_QUALITY),
+    )
+
+    # ModelBias: post-training bias of the model's predictions on the test split.
+    model_bias_config = ModelBiasCheckConfig(
+        data_config=clarify_data_config(STEP_MODEL_BIAS, test_uri),
+        data_bias_config=bias_config,
+        model_config=model_config,
+        # binary:logistic returns P(label == 1); regression returns the value Clarify thresholds.
+        model_predicted_label_config=ModelPredictedLabelConfig(
+            probability_threshold=schema.PROBABILITY_THRESHOLD if binary else None
+        ),
+    )
+    step_model_bias = ClarifyCheckStep(
+        name=STEP_MODEL_BIAS,
+        clarify_check_config=model_bias_config,
+        depends_on=[step_model_quality],
+        **check_args(STEP_MODEL_BIAS),
+    )
+
+    # ModelExplainability: global Kernel SHAP values of the features on the test split.
+    explainability_config = ModelExplainabilityCheckConfig(
+        data_config=clarify_data_config(STEP_MODEL_EXPLAINABILITY, test_uri),
+        model_config=model_config,
+        explainability_config=SHAPConfig(
+            num_samples=SHAP_NUM_SAMPLES,
+            agg_method="mean_abs",
+            save_local_shap_values=False,
+            seed=0,
+        ),
+    )
+    step_model_explainability = ClarifyCheckStep(
+        name=STEP_MODEL_EXPLAINABILITY,
+        clarify_check_config=explainability_config,
+        depends_on=[step_model_bias],
+        **check_args(STEP_MODEL_EXPLAINABILITY),
+    )
+
+    # RegisterModel: every report attached, waiting for the central approval.
+    model_metrics = ModelMetrics(
+        model_statistics=MetricsSource(
+            s3_uri=step_model_quality.properties.CalculatedBaselineStatistics, content_type=JSON
+        ),
+        model_constraints=MetricsSource(
+            s3_uri=step_model_quality.properties.CalculatedBaselineConstraints, content_type=JSON
+        ),
+        bias_pre_training=MetricsSource(
+            s3_uri=step_data_bias.properties.CalculatedBaselineConstraints, content_type=JSON
+        ),
+        bias_post_training=MetricsSource(
+            s3_uri=step_model_bias.properties.CalculatedBaselineConstraints, content_type=JSON
+        ),
+        explainability=MetricsSource(
+            s3_uri=step_model_explainability.properties.CalculatedBaselineConstraints,
+            content_type=JSON,
+        ),
+    )
+    drift_check_baselines = DriftCheckBaselines(
+        model_statistics=MetricsSource(
+            s3_uri=step_model_quality.properties.BaselineUsedForDriftCheckStatistics,
+            content_type=JSON,
+        ),
+        model_constraints=MetricsSource(
+            s3_uri=step_model_quality.properties.BaselineUsedForDriftCheckConstraints,
+            content_type=JSON,
+        ),
+        bias_pre_training_constraints=MetricsSource(
+            s3_uri=step_data_bias.properties.BaselineUsedForDriftCheckConstraints,
+            content_type=JSON,
+        ),
+        bias_post_training_constraints=MetricsSource(
+            s3_uri=step_model_bias.properties.BaselineUsedForDriftCheckConstraints,
+            content_type=JSON,
+        ),
+        bias_config_file=FileSource(
+            s3_uri=model_bias_config.monitoring_analysis_config_uri, content_type=JSON
+        ),
+        explainability_constraints=MetricsSource(
+            s3_uri=step_model_explainability.properties.BaselineUsedForDriftCheckConstraints,
+            content_type=JSON,
+        ),
+        explainability_config_file=FileSource(
+            s3_uri=explainability_config.monitoring_analysis_config_uri, content_type=JSON
+        ),
+    )
+    step_register = ModelStep(
+        name=STEP_REGISTER,
+        step_args=ModelBuilder(
+            s3_model_data_url=model_data,
+            image_uri=xgboost_image,
+            sagemaker_session=session,
+            role_arn=role,
+        ).register(
+            model_package_group_name=model_package_group_name,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=[processing_instance_type],
+            transform_instances=[processing_instance_type],
+            approval_status=model_approval_status,
+            description=DESCRIPTION,
+            model_metrics=model_metrics,
+            drift_check_baselines=drift_check_baselines,
+            customer_metadata_properties=customer_metadata(sagemaker_project_name),
+        ),
+        depends_on=[step_model_explainability],
+    )
+
+    return Pipeline(
+        name=pipeline_name,
+        parameters=parameters,
+        steps=[
+            step_preprocess,
+            step_train,
+            step_create_model,
+            step_data_bias,
+            step_predict,
+            step_model_quality,
+            step_model_bias,
+            step_model_explainability,
+            step_register,
+        ],
+        sagemaker_session=session,
+    )
+
+
+def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
+    """The model package's CustomerMetadataProperties (keys are a contract with the governance)."""
+    return {
+        "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
+        "team:description": DESCRIPTION,
+        "team:problem-type": schema.PROBLEM_TYPE,
+        "team:label": schema.LABEL,
+        "team:facet": schema.FACET,
+        "team:model-type": MODEL_TYPE,
+    }
