@@ -409,7 +409,7 @@ REPORT_JSON = st.recursive(
     st.none()
     | st.booleans()
     | st.floats(allow_nan=True, allow_infinity=True)
-    | st.integers(-(10**20), 10**20)
+    | st.integers(-(10**400), 10**400)
     | st.text(max_size=30),
     lambda children: (
         st.lists(children, max_size=4)
