@@ -629,11 +629,13 @@ def after_decision(
     evidence.sources.update(sources)
 
     content = modelcard.build_content(checks, evidence, package)
-    card = modelcard.upsert_model_card(sm, package, checks, content)
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    html_path = out / f"{card.name}.html"
+    html_path = Path(out_dir) / f"{modelcard.card_name_for(package)}.html"
+    try:
+        card = modelcard.upsert_model_card(sm, package, checks, content)
+    except Exception:
+        # The page needs nothing from the registry: leave it for the reader, then fail loudly.
+        report_html.write_report(html_path, checks, evidence, package=package)
+        raise
     report_html.write_report(html_path, checks, evidence, package=package, card=card)
     LOG.info(
         "evidence for %s: card %s (%s), report %s", package_arn, card.name, card.action, html_path

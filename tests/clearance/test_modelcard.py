@@ -586,3 +586,21 @@ def test_a_report_whose_digest_changed_is_reported_not_shown(aws, tmp_path):
     assert item["metric_groups"] == []
     assert "digest mismatch" in item["evaluation_observation"]
     assert "9.0" not in json.dumps(item)
+
+
+def test_a_failed_card_write_still_leaves_the_page_and_fails_loudly(aws, tmp_path, monkeypatch):
+    """If the registry refuses the card, the HTML page is written and the error propagates."""
+    from botocore.exceptions import ClientError
+
+    sm, s3 = aws
+    arn, pinned = register_package(sm, s3, "v1")
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "CreateModelCard")
+
+    monkeypatch.setattr(sm, "create_model_card", refuse)
+    checks = write_checks(tmp_path, checks_doc(arn, "Rejected", pinned))
+    with pytest.raises(ClientError, match="AccessDenied"):
+        after_decision(sm, s3, arn, checks, tmp_path / "out")
+    page = (tmp_path / "out" / f"{GROUP}-1.html").read_text(encoding="utf-8")
+    assert 'data-decision="Rejected"' in page and "Model card" not in page
