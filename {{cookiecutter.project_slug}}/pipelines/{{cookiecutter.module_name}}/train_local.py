@@ -67,9 +67,10 @@ def train(train_csv: Path, validation_csv: Path, model_dir: Path) -> Path:
     model_dir.mkdir(parents=True, exist_ok=True)
     archive = model_dir / "model.tar.gz"
     with tempfile.TemporaryDirectory() as tmp:
-        # No file extension, like the built-in algorithm; XGBoost then writes its UBJSON format.
+        # The built-in algorithm's file name has no extension; write UBJSON bytes explicitly
+        # (save_model() would have to guess the format from the missing extension).
         model_file = Path(tmp) / MODEL_FILE
-        booster.save_model(str(model_file))
+        model_file.write_bytes(bytes(booster.save_raw(raw_format="ubj")))
         with tarfile.open(archive, "w:gz") as tar:
             tar.add(model_file, arcname=MODEL_FILE)
     logger.info("wrote %s", archive)

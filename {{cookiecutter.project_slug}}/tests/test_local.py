@@ -1,0 +1,400 @@
+"""The local run: sample data, preprocess contract, and reports in the shapes SageMaker writes.
+
+Shapes come from real SageMaker output (Clarify analysis.json for bias and explainability, Model
+Monitor statistics.json for model quality); the expected keys, metric names and descriptions below
+are copied from those files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from pipelines import local, reports, sample_data
+from pipelines.{{ cookiecutter.module_name }} import preprocess, schema, train_local
+
+# Clarify's metric names and descriptions, in the order Clarify writes them.
+PRE_TRAINING = {
+    "CDDL": "Conditional Demographic Disparity in Labels (CDDL)",
+    "CI": "Class Imbalance (CI)",
+    "DPL": "Difference in Positive Proportions in Labels (DPL)",
+    "JS": "Jensen-Shannon Divergence (JS)",
+    "KL": "Kullback-Liebler Divergence (KL)",
+    "KS": "Kolmogorov-Smirnov Distance (KS)",
+    "LP": "L-p Norm (LP)",
+    "TVD": "Total Variation Distance (TVD)",
+}
+POST_TRAINING = {
+    "AD": "Accuracy Difference (AD)",
+    "CDDPL": "Conditional Demographic Disparity in Predicted Labels (CDDPL)",
+    "DAR": "Difference in Acceptance Rates (DAR)",
+    "DCA": "Difference in Conditional Acceptance (DCA)",
+    "DCR": "Difference in Conditional Rejection (DCR)",
+    "DI": "Disparate Impact (DI)",
+    "DPPL": "Difference in Positive Proportions in Predicted Labels (DPPL)",
+    "DRR": "Difference in Rejection Rates (DRR)",
+    "FT": "Flip Test (FT)",
+    "RD": "Recall Difference (RD)",
+    "TE": "Treatment Equality (TE)",
+}
+# Clarify reports these without a group variable as value null plus this error.
+GROUP_METRICS = {"CDDL", "CDDPL"}
+GROUP_ERROR = "Group variable is empty or not provided"
+# Model Monitor's binary_classification_metrics: scalar metrics and the structured entries.
+BINARY_SCALARS = {
+    "accuracy",
+    "accuracy_best_constant_classifier",
+    "auc",
+    "f0_5",
+    "f0_5_best_constant_classifier",
+    "f1",
+    "f1_best_constant_classifier",
+    "f2",
+    "f2_best_constant_classifier",
+    "false_negative_rate",
+    "false_positive_rate",
+    "precision",
+    "precision_best_constant_classifier",
+    "recall",
+    "recall_best_constant_classifier",
+    "true_negative_rate",
+    "true_positive_rate",
+}
+BINARY_STRUCTURED = {
+    "confusion_matrix",
+    "precision_recall_curve",
+    "receiver_operating_characteristic_curve",
+}
+REGRESSION_SCALARS = {"mae", "mse", "rmse", "r2"}
+
+ROWS = 800
+SEED = 7
+SHAP_ROWS = 8
+EXPECTED_FILES = {
+    "data/raw.csv",
+    "data/train.csv",
+    "data/validation.csv",
+    "data/test.csv",
+    "model/model.tar.gz",
+    "predictions/predictions.csv",
+    "reports/data_bias/analysis.json",
+    "reports/model_bias/analysis.json",
+    "reports/explainability/analysis.json",
+    "reports/model_quality/statistics.json",
+}
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory: pytest.TempPathFactory) -> dict[float, Path]:
+    """One fair and one biased local build, shared by the report tests."""
+    root = tmp_path_factory.mktemp("local")
+    return {
+        bias: local.run(root / f"bias-{bias}", ROWS, bias, SEED, shap_rows=SHAP_ROWS)
+        for bias in (0.0, 0.4)
+    }
+
+
+def load(build: Path, kind: str) -> dict:
+    return json.loads((build / local.REPORT_PATHS[kind]).read_text())
+
+
+def facet_metrics(document: dict, section: str) -> dict[str, dict]:
+    facets = document[section]["facets"]
+    assert list(facets) == [schema.FACET]
+    (group,) = facets[schema.FACET]
+    return {metric["name"]: metric for metric in group["metrics"]}
+
+
+def is_finite_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# --- sample data -------------------------------------------------------------------------------
+
+
+def test_sample_data_is_deterministic_per_seed() -> None:
+    """The same rows, bias and seed give the same frame; another seed gives another one."""
+    first = sample_data.generate(300, 0.2, SEED)
+    pd.testing.assert_frame_equal(first, sample_data.generate(300, 0.2, SEED))
+    assert not first.equals(sample_data.generate(300, 0.2, SEED + 1))
+    assert list(first.columns) == schema.RAW_COLUMNS
+    assert len(first) == 300
+    assert not first.isna().any().any()
+
+
+def test_sample_data_bias_suppresses_the_disadvantaged_groups_favourable_labels() -> None:
+    """With bias the disadvantaged group's favourable rate drops; the other group's stays put."""
+    fair = sample_data.generate(4000, 0.0, SEED)
+    biased = sample_data.generate(4000, 0.5, SEED)
+
+    def favourable_rates(frame: pd.DataFrame) -> tuple[float, float]:
+        group = preprocess.encode_facet(frame[schema.FACET])
+        if schema.FACET_MODE == "threshold":
+            group = group > schema.FACET_THRESHOLD
+        group = group.astype(bool)
+        if schema.PROBLEM_TYPE == schema.BINARY:
+            good = frame[schema.LABEL] == schema.FAVOURABLE_LABEL
+        else:
+            good = frame[schema.LABEL] > schema.LABEL_VALUES_OR_THRESHOLD[0]
+        return float(good[group].mean()), float(good[~group].mean())
+
+    fair_disadvantaged, fair_other = favourable_rates(fair)
+    biased_disadvantaged, biased_other = favourable_rates(biased)
+    assert abs(fair_disadvantaged - fair_other) < 0.05
+    assert biased_disadvantaged < fair_disadvantaged - 0.08
+    assert biased_other == pytest.approx(fair_other)
+
+
+@pytest.mark.parametrize("bias", [-0.1, 1.5])
+def test_sample_data_rejects_bias_outside_unit_interval(bias: float) -> None:
+    """bias outside [0, 1] is refused, naming the field."""
+    with pytest.raises(ValueError, match="bias"):
+        sample_data.generate(10, bias, SEED)
+
+
+# --- preprocess contract -------------------------------------------------------------------------
+
+
+def test_preprocess_writes_headerless_label_first_splits(tmp_path: Path) -> None:
+    """train/validation/test CSVs: no header, label first, schema.HEADERS width, all rows kept."""
+    raw = tmp_path / "raw.csv"
+    sample_data.generate(500, 0.0, SEED).to_csv(raw, index=False)
+    assert preprocess.main(["--input-data", str(raw), "--output-dir", str(tmp_path / "out")]) == 0
+
+    sizes = {}
+    for name in ("train", "validation", "test"):
+        path = tmp_path / "out" / name / f"{name}.csv"
+        first_line = path.read_text().splitlines()[0]
+        assert schema.LABEL not in first_line  # no header row
+        frame = pd.read_csv(path, header=None)
+        assert frame.shape[1] == len(schema.HEADERS)
+        assert all(pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns)
+        label = frame[0]
+        if schema.PROBLEM_TYPE == schema.BINARY:
+            assert set(label.unique()) <= {0, 1}
+        else:
+            assert (label >= 0).all()
+        facet = frame[schema.HEADERS.index(schema.FACET)]
+        if schema.FACET_MODE == "categorical":
+            assert set(facet.unique()) == {0, 1}
+        sizes[name] = len(frame)
+    assert sum(sizes.values()) == 500
+    assert sizes == {"train": 350, "validation": 75, "test": 75}
+
+
+def test_preprocess_missing_column_fails_with_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV without the label column stops with one ERROR line and writes nothing."""
+    raw = tmp_path / "raw.csv"
+    sample_data.generate(100, 0.0, SEED).drop(columns=[schema.LABEL]).to_csv(raw, index=False)
+    out = tmp_path / "out"
+    assert preprocess.main(["--input-data", str(raw), "--output-dir", str(out)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("ERROR: --input-data: missing column(s) ")
+    assert schema.LABEL in lines[0]
+    assert not out.exists()
+
+
+def test_train_local_uses_schema_hyperparameters(tmp_path: Path) -> None:
+    """The model has num_round trees, as the built-in algorithm would train with the same dict."""
+    raw = tmp_path / "raw.csv"
+    sample_data.generate(300, 0.0, SEED).to_csv(raw, index=False)
+    splits = preprocess.run(str(raw), tmp_path / "out", SEED)
+    archive = train_local.train(splits["train"], splits["validation"], tmp_path / "model")
+    from pipelines.{{ cookiecutter.module_name }} import predict
+
+    booster = predict.load_model(archive)
+    assert booster.num_boosted_rounds() == int(schema.HYPERPARAMETERS["num_round"])
+
+
+# --- the local run and its reports ----------------------------------------------------------------
+
+
+def test_local_run_writes_exactly_the_contracted_files(builds: dict[float, Path]) -> None:
+    """OUT holds the data splits, the model, the predictions and the four reports, nothing else."""
+    for build in builds.values():
+        files = {str(p.relative_to(build)) for p in build.rglob("*") if p.is_file()}
+        assert files == EXPECTED_FILES
+        # No scratch directory left next to OUT.
+        assert sorted(p.name for p in build.parent.iterdir()) == ["bias-0.0", "bias-0.4"]
+
+
+def test_data_bias_report_has_clarifys_pre_training_shape(builds: dict[float, Path]) -> None:
+    """analysis.json: version, pre_training_bias_metrics {label, facets, label threshold}."""
+    document = load(builds[0.0], "data_bias")
+    assert set(document) == {"version", "pre_training_bias_metrics"}
+    assert document["version"] == "1.0"
+    section = document["pre_training_bias_metrics"]
+    assert set(section) == {"label", "facets", "label_value_or_threshold"}
+    assert section["label"] == schema.LABEL
+    assert isinstance(section["label_value_or_threshold"], str)
+    (group,) = section["facets"][schema.FACET]
+    assert set(group) == {"value_or_threshold", "metrics"}
+    if schema.FACET_MODE == "categorical":
+        assert group["value_or_threshold"] == "1"
+    names = [m["name"] for m in group["metrics"]]
+    assert names == list(PRE_TRAINING)
+    for metric in group["metrics"]:
+        assert metric["description"] == PRE_TRAINING[metric["name"]]
+        if metric["name"] in GROUP_METRICS:
+            assert metric == {**metric, "value": None, "error": GROUP_ERROR}
+        else:
+            assert set(metric) == {"name", "description", "value"}
+            assert is_finite_number(metric["value"]), metric
+
+
+def test_model_bias_report_has_clarifys_post_training_shape(builds: dict[float, Path]) -> None:
+    """analysis.json: post_training_bias_metrics with Clarify's eleven metrics, in order."""
+    document = load(builds[0.0], "model_bias")
+    assert set(document) == {"version", "post_training_bias_metrics"}
+    section = document["post_training_bias_metrics"]
+    assert set(section) == {"label", "facets", "label_value_or_threshold"}
+    assert section["label"] == schema.LABEL
+    metrics = facet_metrics(document, "post_training_bias_metrics")
+    assert list(metrics) == list(POST_TRAINING)
+    for name, metric in metrics.items():
+        assert metric["description"] == POST_TRAINING[name]
+        if name in GROUP_METRICS:
+            assert metric["value"] is None and metric["error"] == GROUP_ERROR
+        elif "error" in metric:
+            # Kept as Clarify keeps it: the value is null and the reason is stated.
+            assert metric["value"] is None and metric["error"]
+        else:
+            assert is_finite_number(metric["value"]) or metric["value"] in ("Infinity", "-Infinity")
+    for name in ("DPPL", "DI", "AD"):
+        assert is_finite_number(metrics[name]["value"]), name
+
+
+def test_explainability_report_has_clarifys_kernel_shap_shape(builds: dict[float, Path]) -> None:
+    """explanations.kernel_shap.label0: global_shap_values per feature and expected_value."""
+    document = load(builds[0.0], "explainability")
+    assert set(document) == {"version", "explanations"}
+    label0 = document["explanations"]["kernel_shap"]["label0"]
+    assert set(label0) == {"global_shap_values", "expected_value"}
+    values = label0["global_shap_values"]
+    assert list(values) == schema.FEATURES
+    assert all(is_finite_number(v) and v >= 0 for v in values.values())
+    assert sum(values.values()) > 0
+    assert is_finite_number(label0["expected_value"])
+    if schema.PROBLEM_TYPE == schema.BINARY:
+        assert 0.0 < label0["expected_value"] < 1.0
+
+
+def test_model_quality_statistics_have_model_monitors_shape(builds: dict[float, Path]) -> None:
+    """statistics.json: version, dataset.item_count and the problem type's metrics block."""
+    document = load(builds[0.0], "model_quality")
+    item_count = document["dataset"]["item_count"]
+    test_rows = len(pd.read_csv(builds[0.0] / "data" / "test.csv", header=None))
+    assert item_count == test_rows
+    assert document["version"] == 0.0
+    if schema.PROBLEM_TYPE == schema.BINARY:
+        assert set(document) == {"version", "dataset", "binary_classification_metrics"}
+        block = document["binary_classification_metrics"]
+        assert set(block) == BINARY_SCALARS | BINARY_STRUCTURED
+        for name in BINARY_SCALARS:
+            assert set(block[name]) == {"value", "standard_deviation"}
+            assert is_finite_number(block[name]["value"]), name
+            assert 0.0 <= block[name]["value"] <= 1.0, name
+        matrix = block["confusion_matrix"]
+        assert set(matrix) == {"0", "1"} and all(set(row) == {"0", "1"} for row in matrix.values())
+        assert sum(n for row in matrix.values() for n in row.values()) == item_count
+        correct = matrix["0"]["0"] + matrix["1"]["1"]
+        assert block["accuracy"]["value"] == pytest.approx(correct / item_count)
+        roc = block["receiver_operating_characteristic_curve"]
+        assert len(roc["false_positive_rates"]) == len(roc["true_positive_rates"]) >= 2
+        pr = block["precision_recall_curve"]
+        assert len(pr["precisions"]) == len(pr["recalls"]) >= 2
+        # Better than chance on its own test split.
+        assert block["auc"]["value"] > 0.6
+    else:
+        assert set(document) == {"version", "dataset", "regression_metrics"}
+        block = document["regression_metrics"]
+        assert set(block) == REGRESSION_SCALARS
+        for name in REGRESSION_SCALARS:
+            assert set(block[name]) == {"value", "standard_deviation"}
+            assert is_finite_number(block[name]["value"]), name
+        assert block["rmse"]["value"] == pytest.approx(math.sqrt(block["mse"]["value"]))
+        assert block["r2"]["value"] > 0.3
+
+
+def test_bias_knob_moves_the_bias_metrics_the_right_way(builds: dict[float, Path]) -> None:
+    """BIAS=0.4 gives larger DPL and DPPL and a lower DI than BIAS=0.0."""
+    fair_pre = facet_metrics(load(builds[0.0], "data_bias"), "pre_training_bias_metrics")
+    biased_pre = facet_metrics(load(builds[0.4], "data_bias"), "pre_training_bias_metrics")
+    fair_post = facet_metrics(load(builds[0.0], "model_bias"), "post_training_bias_metrics")
+    biased_post = facet_metrics(load(builds[0.4], "model_bias"), "post_training_bias_metrics")
+
+    if schema.FACET not in schema.BASE_FEATURES:
+        # A facet of its own is independent of the financials: fair data shows (almost) no gap.
+        # (A generated feature such as age is not: it bounds years of credit history.)
+        assert abs(fair_pre["DPL"]["value"]) < 0.08
+    assert biased_pre["DPL"]["value"] > fair_pre["DPL"]["value"] + 0.08
+    assert biased_pre["KS"]["value"] > fair_pre["KS"]["value"]
+    assert biased_post["DPPL"]["value"] > fair_post["DPPL"]["value"] + 0.05
+    assert biased_post["DI"]["value"] < fair_post["DI"]["value"] - 0.1
+
+
+def test_reports_are_strict_json(builds: dict[float, Path]) -> None:
+    """No NaN/Infinity tokens: a strict parser reads every report."""
+
+    def reject(token: str) -> None:
+        raise ValueError(f"non-standard JSON token {token}")
+
+    for build in builds.values():
+        for relative in local.REPORT_PATHS.values():
+            json.loads((build / relative).read_text(), parse_constant=reject)
+
+
+def test_model_quality_standard_deviation_follows_model_monitor() -> None:
+    """Below 200 rows the standard deviation is the string "NaN", as Model Monitor writes it."""
+    small = pd.DataFrame(
+        {"label": [0, 1] * 20, "prediction": [0, 1] * 20, "probability": [0.2, 0.8] * 20}
+    )
+    if schema.PROBLEM_TYPE != schema.BINARY:
+        small = small[["label", "prediction"]].astype(float)
+    document = reports.model_quality_report(small)
+    block = next(v for k, v in document.items() if k.endswith("_metrics"))
+    stds = {v["standard_deviation"] for v in block.values() if "standard_deviation" in v}
+    assert stds == {"NaN"}
+
+
+# --- command line --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "field"),
+    [(["--bias", "1.5"], "--bias"), (["--bias", "-0.2"], "--bias"), (["--rows", "10"], "--rows")],
+)
+def test_local_cli_rejects_bad_arguments_with_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], field: str
+) -> None:
+    """Bad --bias/--rows: exit 2, one ERROR line naming the flag, nothing written."""
+    out = tmp_path / "out"
+    assert local.main([*argv, "--output-dir", str(out)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"ERROR: {field}: ")
+    assert not out.exists()
+
+
+def test_failed_local_run_leaves_previous_output_untouched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step that fails mid-run leaves the earlier OUT as it was and no scratch directory."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "marker.txt").write_text("previous run")
+
+    def broken_train(*args: object, **kwargs: object) -> Path:
+        raise ValueError("training failed")
+
+    monkeypatch.setattr(train_local, "train", broken_train)
+    with pytest.raises(ValueError, match="training failed"):
+        local.run(out, 200, 0.0, SEED)
+    assert [p.name for p in out.iterdir()] == ["marker.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
