@@ -121,9 +121,8 @@ def run(
                 step.get("FailureReason", ""),
             )
         return 1
-    for step in execution.list_steps():
-        logger.info("  %s: %s", step.get("StepName"), step.get("StepStatus"))
-    logger.info("execution %s succeeded", execution.arn)
+    status = execution.describe()["PipelineExecutionStatus"]
+    logger.info("execution %s: %s", execution.arn, status)
     return 0
 
 
