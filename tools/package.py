@@ -300,14 +300,15 @@ def package(opts: Options) -> dict[str, Any]:
     """Build everything into opts.out; return the manifest (also written as manifest.json)."""
     pattern = load_pattern()
     sources = {name: load_source_template(name) for name in TEMPLATES}
-    if opts.out.exists():
-        shutil.rmtree(opts.out)
     staging = opts.out.with_name(opts.out.name + ".partial")
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     try:
         manifest = _package_into(staging, opts, pattern, sources)
+        # The previous bundle goes only once the new one is complete.
+        if opts.out.exists():
+            shutil.rmtree(opts.out)
         staging.replace(opts.out)
     except BaseException:
         # Nothing half-written is left where publish.py would look.

@@ -71,3 +71,29 @@ def templates() -> dict[str, dict[str, Any]]:
     """Every source template under servicecatalog/, by file name."""
     assert TEMPLATE_PATHS, "no templates under servicecatalog/"
     return {path.name: load_template(path) for path in TEMPLATE_PATHS}
+
+
+BUNDLE_ARGS = [
+    "--region",
+    "us-east-1",
+    "--bundle-bucket",
+    "clearance-bundle-test",
+    "--governance-account-id",
+    "111111111111",
+    "--team-account-ids",
+    "222222222222,333333333333",
+    "--studio-role-arns",
+    "arn:aws:iam::222222222222:role/service-role/AmazonSageMaker-ExecutionRole-Test",
+    "--answer",
+    "project_name=Credit Risk",
+]
+
+
+@pytest.fixture(scope="session")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One `make package` run (seed bake, zips, offline pipeline render) shared by the tests."""
+    import package
+
+    out = tmp_path_factory.mktemp("bundle") / "servicecatalog"
+    assert package.main(["--out", str(out), *BUNDLE_ARGS]) == 0
+    return out
