@@ -102,6 +102,7 @@ def run(output_dir: Path, rows: int = 2000, bias: float = 0.0, seed: int = 42, *
     output_dir = output_dir.resolve()
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
+    logger.info("building in %s; it replaces %s when every step has succeeded", scratch, output_dir)
     try:
         build(scratch, rows, bias, seed, **kwargs)
         if output_dir.exists():
