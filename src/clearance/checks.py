@@ -36,6 +36,7 @@ from clearance.reports import (
     REPORT_KINDS,
     ReportError,
     Selected,
+    model_kind,
     parse_report,
     select_values,
 )
@@ -101,6 +102,8 @@ class Decision:
     checks: tuple[Check, ...]
     evaluated_at: str | None = None
     reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    model_kind: str | None = None
+    not_applicable: tuple[str, ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -122,6 +125,10 @@ class Decision:
             out["evaluated_at"] = self.evaluated_at
         if self.reports:
             out["reports"] = {kind: dict(info) for kind, info in self.reports.items()}
+        if self.model_kind is not None:
+            out["model_kind"] = self.model_kind
+        if self.not_applicable:
+            out["not_applicable"] = list(self.not_applicable)
         return out
 
     def to_bytes(self) -> bytes:
@@ -240,6 +247,27 @@ def _document(kind: str, raw: ReportInput, cache: dict[str, Any]) -> Any:
     return document
 
 
+def infer_model_kind(reports: Mapping[str, ReportInput], cache: dict[str, Any]) -> str | None:
+    """binary_classification / regression / ... / llm from the quality evidence, None if unsure.
+
+    None makes every rule apply, so a package whose kind cannot be told is checked against all of
+    them (and a missing quality report fails its rules anyway).
+    """
+    kinds = set()
+    for kind in ("model_quality", "llm_evaluation"):
+        if reports.get(kind) is None:
+            continue
+        try:
+            found = model_kind(_document(kind, reports.get(kind), cache))
+        except ReportError:
+            continue
+        if kind == "llm_evaluation" and found != "llm":
+            continue
+        if found is not None:
+            kinds.add(found)
+    return kinds.pop() if len(kinds) == 1 else None
+
+
 def evaluate(
     policy: Policy,
     reports: Mapping[str, ReportInput],
@@ -247,16 +275,31 @@ def evaluate(
     *,
     sources: Mapping[str, Mapping[str, Any]] | None = None,
     evaluated_at: str | None = None,
+    kind: str | None = None,
 ) -> Decision:
     """Evaluate every rule of ``policy``: Approved only if there are checks and all passed.
 
     ``reports`` maps a report kind to its input (see :data:`ReportInput`); kinds not in the mapping
     are absent. ``sources`` is recorded as checks.json's ``reports``
-    (``{kind: {"s3_uri", "sha256"}}``).
+    (``{kind: {"s3_uri", "sha256"}}``); by default it is taken from ``reports.sources`` when
+    ``reports`` is what :func:`clearance.registry.fetch_reports` returned. ``kind`` is the model
+    kind (see ``MODEL_KINDS``); by default it is inferred from the quality report, and rules whose
+    ``applies_to`` excludes it are listed as ``not_applicable`` instead of checked.
     """
     cache: dict[str, Any] = {}
     checks: list[Check] = []
+    skipped: list[str] = []
+    if sources is None:
+        sources = getattr(reports, "sources", None)
+    try:
+        package_kind = kind if kind is not None else infer_model_kind(reports, cache)
+    except Exception:  # noqa: BLE001 - unsure of the kind: every rule applies
+        LOG.exception("could not infer the model kind")
+        package_kind = None
     for rule in policy.rules:
+        if not rule.applies(package_kind):
+            skipped.append(rule.id)
+            continue
         try:
             if rule.report not in REPORT_KINDS:
                 checks.append(_failed(rule, f"unknown report kind {rule.report!r}"))
@@ -281,6 +324,8 @@ def evaluate(
         checks=tuple(checks),
         evaluated_at=evaluated_at or _utc_now(),
         reports={k: dict(v) for k, v in (sources or {}).items()},
+        model_kind=package_kind,
+        not_applicable=tuple(skipped),
     )
 
 
@@ -370,6 +415,13 @@ def decision_from_json(doc: Any) -> Decision:
         evaluated_at is None or isinstance(evaluated_at, str),
         "checks.json: evaluated_at must be a string",
     )
+    kind = doc.get("model_kind")
+    _require(kind is None or isinstance(kind, str), "checks.json: model_kind must be a string")
+    skipped = doc.get("not_applicable") or []
+    _require(
+        isinstance(skipped, list) and all(isinstance(x, str) for x in skipped),
+        "checks.json: not_applicable must be a list of rule ids",
+    )
     return Decision(
         model_package_arn=arn,
         policy=dict(policy),
@@ -377,6 +429,8 @@ def decision_from_json(doc: Any) -> Decision:
         checks=tuple(checks),
         evaluated_at=evaluated_at,
         reports=reports,
+        model_kind=kind,
+        not_applicable=tuple(skipped),
     )
 
 

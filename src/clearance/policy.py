@@ -41,18 +41,26 @@ from typing import Any
 
 import yaml
 
-from clearance.reports import BIAS_KINDS, BIAS_METRICS, REPORT_KINDS
+from clearance.reports import BIAS_KINDS, BIAS_METRICS, MODEL_KINDS, REPORT_KINDS
 
 __all__ = [
+    "DEFAULT_POLICY_PATH",
+    "OVERRIDES_DIR",
     "Policy",
     "PolicyError",
     "PolicyOverride",
     "Rule",
+    "load_default_policy",
     "load_override",
     "load_overrides_dir",
     "load_policy",
     "resolve_policy",
 ]
+
+# The shipped, documented default policy and the per-group overrides directory beside it.
+POLICIES_DIR = Path(__file__).resolve().parent / "policies"
+DEFAULT_POLICY_PATH = POLICIES_DIR / "default.yaml"
+OVERRIDES_DIR = POLICIES_DIR / "overrides"
 
 # Rule ids end up in the registry's CustomerMetadataProperties ("clearance:failed-checks"), whose
 # value pattern is [\p{L}\p{Z}\p{N}_.:/=+\-@]* (no commas): keep ids to a conservative subset and
@@ -76,6 +84,7 @@ RULE_KEYS = (
     "max",
     "abs_max",
     "description",
+    "applies_to",
 )
 BOUND_KEYS = ("min", "max", "abs_max")
 POLICY_KEYS = ("version", "id", "description", "rules", "overrides")
@@ -108,6 +117,12 @@ class Rule:
     max: float | None = None
     abs_max: float | None = None
     description: str | None = None
+    # Extension: the model kinds the rule applies to (None: every package). See MODEL_KINDS.
+    applies_to: tuple[str, ...] | None = None
+
+    def applies(self, model_kind: str | None) -> bool:
+        """Unknown kind (None) means every rule applies: doubt never removes a check."""
+        return self.applies_to is None or model_kind is None or model_kind in self.applies_to
 
     @property
     def bounds(self) -> dict[str, float | None]:
@@ -144,6 +159,8 @@ class Rule:
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
+        if self.applies_to is not None:
+            out["applies_to"] = list(self.applies_to)
         return out
 
 
@@ -260,6 +277,11 @@ def _parse_yaml(text: str) -> Any:
         ) from None
     except RecursionError:
         raise PolicyError("yaml", "nested too deeply", "Write a flat policy document") from None
+
+
+def load_default_policy() -> Policy:
+    """The shipped default policy (``clearance/policies/default.yaml``)."""
+    return load_policy(DEFAULT_POLICY_PATH)
 
 
 def load_policy(path_or_text: str | Path, *, policy_id: str | None = None) -> Policy:
@@ -557,6 +579,7 @@ def _parse_rule(item: Any, index: int) -> Rule:
             rule=rid,
         )
     description = _optional_str(item, "description", rule=rid)
+    applies_to = _parse_applies_to(item.get("applies_to"), rule=rid)
     return Rule(
         id=rid,
         report=report,
@@ -568,7 +591,27 @@ def _parse_rule(item: Any, index: int) -> Rule:
         max=hi,
         abs_max=amax,
         description=description,
+        applies_to=applies_to,
     )
+
+
+def _parse_applies_to(raw: Any, *, rule: str) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    items = [raw] if isinstance(raw, str) else raw
+    fix = f"Use one or a list of: {', '.join(MODEL_KINDS)}"
+    if not isinstance(items, list) or not items:
+        raise PolicyError(
+            "applies_to", f"expected a model kind or a list, got {raw!r}", fix, rule=rule
+        )
+    for item in items:
+        if item not in MODEL_KINDS:
+            raise PolicyError("applies_to", f"unknown model kind {item!r}", fix, rule=rule)
+    if len(set(items)) != len(items):
+        raise PolicyError(
+            "applies_to", "lists a model kind twice", "List each kind once", rule=rule
+        )
+    return tuple(items)
 
 
 def _metric_hint(report: str) -> str:

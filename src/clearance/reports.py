@@ -31,9 +31,11 @@ if TYPE_CHECKING:
 __all__ = [
     "BIAS_KINDS",
     "BIAS_METRICS",
+    "MODEL_KINDS",
     "REPORT_KINDS",
     "ReportError",
     "Selected",
+    "model_kind",
     "parse_report",
     "quality_kind",
     "select_values",
@@ -47,6 +49,14 @@ REPORT_KINDS: tuple[str, ...] = (
     "llm_evaluation",
 )
 BIAS_KINDS: tuple[str, ...] = ("bias_pre_training", "bias_post_training")
+# What a package is, as its quality evidence says: Model Monitor's problem-type section, or an LLM
+# evaluation. Rules may be limited to some kinds (policy key ``applies_to``).
+MODEL_KINDS: tuple[str, ...] = (
+    "binary_classification",
+    "multiclass_classification",
+    "regression",
+    "llm",
+)
 BIAS_SECTIONS = {
     "bias_pre_training": "pre_training_bias_metrics",
     "bias_post_training": "post_training_bias_metrics",
@@ -156,6 +166,20 @@ def quality_kind(document: Any) -> str:
     if isinstance(document, dict) and "llm_evaluation" in document:
         return "llm_evaluation"
     return "model_quality"
+
+
+def model_kind(document: Any) -> str | None:
+    """The model kind a quality document reveals, or None when it does not say unambiguously."""
+    if not isinstance(document, dict):
+        return None
+    if "llm_evaluation" in document:
+        return "llm"
+    found = [
+        kind
+        for kind in MODEL_KINDS
+        if kind != "llm" and isinstance(document.get(f"{kind}_metrics"), dict)
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _short(value: Any) -> str:
@@ -364,12 +388,15 @@ def _select_llm(document: Any, rule: Rule) -> list[Selected]:
     doc = _require_dict(document, "report")
     node: Any = _require_dict(doc.get("llm_evaluation"), "llm_evaluation")
     path = "llm_evaluation"
-    parts = rule.metric.split(".")
-    for depth, part in enumerate(parts):
+    # A failed evaluation keeps its metric keys as null and adds an "error" to its section: any
+    # error on the way to the metric fails the rule with that error, even beside a number.
+    error: Any = None
+    for depth, part in enumerate(rule.metric.split(".")):
         if not isinstance(node, dict):
             raise ReportError(f"{path} is {_type_name(node)}, not an object")
-        if part not in node:
+        if node.get("error") is not None and error is None:
             error = node.get("error")
+        if part not in node:
             if error is not None:
                 return [
                     Selected(path, None, None, f"the evaluation reported an error: {_short(error)}")
@@ -378,4 +405,12 @@ def _select_llm(document: Any, rule: Rule) -> list[Selected]:
             raise ReportError(f"{what} {part!r} not in {path} (present: {_names(node)})")
         node = node[part]
         path = f"{path}.{part}"
-    return [_value_entry(path, node, producer="the evaluation")]
+    selected = _value_entry(path, node, producer="the evaluation")
+    if error is not None and selected.problem is None:
+        return [
+            Selected(path, selected.raw, None, f"the evaluation reported an error: {_short(error)}")
+        ]
+    if error is not None:
+        problem = f"{selected.problem}; the evaluation reported an error: {_short(error)}"
+        return [Selected(path, selected.raw, None, problem)]
+    return [selected]
