@@ -80,7 +80,7 @@ def encode_facet(raw: pd.Series) -> pd.Series:
     """Categorical: 1 for the disadvantaged group (== FACET_VALUE), else 0; threshold: as is."""
     if schema.FACET_MODE == "categorical":
         # Compare as text: a CSV reader may have parsed "1"/"0"-like facet values as numbers.
-        return (raw.astype(str).str.strip() == schema.FACET_VALUE).astype("int64")
+        return (raw.astype(str).str.strip() == schema.FACET_VALUE.strip()).astype("int64")
     numeric = pd.to_numeric(raw, errors="coerce")
     if numeric.isna().any():
         raise PreprocessError(
