@@ -151,7 +151,9 @@ def test_preprocess_runs_the_shipped_script_on_the_input_parameter(built: Built)
         "--output-dir",
         "/opt/ml/processing",
     ]
-    assert "sagemaker-scikit-learn" in args["AppSpecification"]["ImageUri"]
+    image = args["AppSpecification"]["ImageUri"]
+    version = pipeline_module.SKLEARN_FRAMEWORK_VERSION
+    assert image.endswith(f"sagemaker-scikit-learn:{version}-cpu-py3")
     assert args["ProcessingResources"]["ClusterConfig"]["InstanceType"] == get(
         "Parameters.ProcessingInstanceType"
     )

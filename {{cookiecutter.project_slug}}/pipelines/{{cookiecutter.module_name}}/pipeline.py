@@ -158,7 +158,9 @@ CHECK_FOLDERS = {
     STEP_MODEL_EXPLAINABILITY: "explainability",
 }
 
-SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+# The scikit-learn processing image matching the local run's scikit-learn 1.9 (and Python >= 3.10,
+# which the scripts' type hints need).
+SKLEARN_FRAMEWORK_VERSION = "1.9-0"
 PROCESSING_ROOT = "/opt/ml/processing"
 # schema.py is shipped here and put on PYTHONPATH, so the scripts' `import schema` finds it.
 SCHEMA_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/schema"
