@@ -29,23 +29,22 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
 # Paths are relative to the baked project; "{module}" is the module_name answer.
 MODULE_DIR = "pipelines/{module}"
 
-# Files only the LLM variant uses (helper LLM owns them).
+# Files only the LLM variant uses (helper LLM owns them): the evaluation package and its pipeline.
 LLM_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/llm",
     f"{MODULE_DIR}/pipeline_llm.py",
-    "pipelines/llm_local.py",
-    "tests/test_llm.py",
 )
 
-# Files only the tabular variant uses. pipeline.py is absent on purpose: the LLM rename replaces it.
+# Files only the tabular variant uses: the local build, the sample data, the step scripts and their
+# tests. pipeline.py is absent on purpose: the LLM rename replaces it.
 TABULAR_ONLY: tuple[str, ...] = (
-    f"{MODULE_DIR}/preprocess.py",
-    f"{MODULE_DIR}/predict.py",
-    f"{MODULE_DIR}/train_local.py",
-    f"{MODULE_DIR}/steps",
     "pipelines/local.py",
     "pipelines/reports.py",
     "pipelines/sample_data.py",
+    f"{MODULE_DIR}/schema.py",
+    f"{MODULE_DIR}/preprocess.py",
+    f"{MODULE_DIR}/predict.py",
+    f"{MODULE_DIR}/train_local.py",
     "tests/test_local.py",
     "tests/test_pipeline.py",
 )
@@ -59,6 +58,13 @@ REMOVALS: dict[tuple[str, Any], tuple[str, ...]] = {
 RENAMES: dict[tuple[str, Any], tuple[tuple[str, str], ...]] = {
     ("model_type", "llm"): ((f"{MODULE_DIR}/pipeline_llm.py", f"{MODULE_DIR}/pipeline.py"),),
 }
+
+
+# Tool caches a developer's run may have left inside the template directory (git ignores them, but
+# cookiecutter copies whatever is on disk). A baked repo never ships them.
+CACHE_DIR_NAMES = frozenset(
+    {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".hypothesis"}
+)
 
 
 class TemplateError(Exception):
@@ -123,6 +129,17 @@ def rename_variant_files(project: Path, answers: Mapping[str, Any]) -> list[Path
     return renamed
 
 
+def remove_tool_caches(project: Path) -> list[Path]:
+    """Delete cache directories copied from a developer's working tree."""
+    caches = sorted(
+        path for path in project.rglob("*") if path.is_dir() and path.name in CACHE_DIR_NAMES
+    )
+    for cache in caches:
+        if cache.exists():  # a cache nested in an already removed one is gone
+            shutil.rmtree(cache)
+    return caches
+
+
 def main(project: Path | None = None, rendered: str = RENDERED_ANSWERS) -> int:
     """Remove what was not selected, then put the variant's files in place."""
     project = project or Path.cwd()
@@ -130,6 +147,7 @@ def main(project: Path | None = None, rendered: str = RENDERED_ANSWERS) -> int:
     try:
         remove_unselected_parts(project, answers)
         rename_variant_files(project, answers)
+        remove_tool_caches(project)
     except TemplateError as err:
         print(
             f"ERROR: post_gen_project: {err}. Fix the table in hooks/post_gen_project.py",

@@ -128,11 +128,11 @@ def test_missing_listed_path_fails_with_one_error_line(
     post_gen: ModuleType, project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A table path the bake lacks is a template bug: one ERROR line and exit 1, no traceback."""
-    (project / "pipelines/llm_local.py").unlink()
+    (project / f"pipelines/{MODULE}/llm").rename(project / "moved")
     assert post_gen.main(project, json.dumps(answers())) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1
-    assert err.startswith("ERROR: post_gen_project: pipelines/llm_local.py is listed for removal")
+    assert err.startswith("ERROR: post_gen_project: pipelines/{module}/llm is listed for removal")
 
 
 def test_missing_rename_source_fails(
@@ -152,3 +152,24 @@ def test_rendered_hook_reads_the_answers(
     rendered = json.loads(module.RENDERED_ANSWERS)
     assert (rendered["module_name"], rendered["model_type"]) == ("loan_limits", "llm")
     assert rendered["include_pre_commit"] is True
+
+
+def test_tool_caches_copied_from_the_template_are_removed(
+    post_gen: ModuleType, project: Path
+) -> None:
+    """__pycache__, .ruff_cache and friends never reach a baked repo, wherever they sit."""
+    for cache in (
+        "pipelines/__pycache__",
+        "tests/.ruff_cache/0.1",
+        ".pytest_cache",
+        "a/.hypothesis",
+    ):
+        (project / cache).mkdir(parents=True)
+        (project / cache / "junk.bin").write_bytes(b"\0")
+    before = listing(project)
+    assert post_gen.main(project, json.dumps(answers())) == 0
+    after = listing(project)
+    assert not [path for path in after if "cache" in path or ".hypothesis" in path]
+    assert after == {
+        path for path in before - under(post_gen.LLM_ONLY, before) if not path.endswith("junk.bin")
+    }

@@ -12,6 +12,7 @@ import ast
 import importlib.util
 import itertools
 import json
+import os
 import re
 import subprocess
 import sys
@@ -21,7 +22,9 @@ from types import ModuleType
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO_ROOT / ("{" + "{cookiecutter.project_slug}}")
+# The template repository the bake tests bake: this checkout, or a scratch copy while developing.
+TEMPLATE_ROOT = Path(os.environ.get("CLEARANCE_TEMPLATE_ROOT", str(REPO_ROOT))).resolve()
+TEMPLATE_DIR = TEMPLATE_ROOT / ("{" + "{cookiecutter.project_slug}}")
 TEMPLATE_MODULE = "{" + "{cookiecutter.module_name}}"
 VENV_BIN = REPO_ROOT / ".venv" / "bin"
 RUFF = VENV_BIN / "ruff"
@@ -43,7 +46,7 @@ INDEPENDENT_OPTIONS: dict[str, list[Any]] = {
 def load_pre_gen_hook() -> ModuleType:
     """The pre-gen hook (valid Python before rendering), for its UNSUPPORTED_COMBINATIONS."""
     spec = importlib.util.spec_from_file_location(
-        "pre_gen_project_for_bakes", REPO_ROOT / "hooks" / "pre_gen_project.py"
+        "pre_gen_project_for_bakes", TEMPLATE_ROOT / "hooks" / "pre_gen_project.py"
     )
     if spec is None or spec.loader is None:
         raise ImportError("hooks/pre_gen_project.py")
@@ -163,7 +166,7 @@ def pins(path: Path) -> dict[str, str]:
 
 
 def python_string_values(path: Path) -> set[str]:
-    """String constants of a Python file, plus what each json.loads("<literal>") call decodes to."""
+    """String constants of a Python file and the strings each json.loads("<literal>") holds."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     values: set[str] = set()
     for node in ast.walk(tree):
@@ -177,10 +180,19 @@ def python_string_values(path: Path) -> set[str]:
             and isinstance(node.args[0], ast.Constant)
             and isinstance(node.args[0].value, str)
         ):
-            decoded = json.loads(node.args[0].value)
-            if isinstance(decoded, str):
-                values.add(decoded)
+            values |= json_strings(json.loads(node.args[0].value))
     return values
+
+
+def json_strings(document: Any) -> set[str]:
+    """Every string inside a decoded JSON document (keys excluded)."""
+    if isinstance(document, str):
+        return {document}
+    if isinstance(document, dict):
+        return set().union(*(json_strings(value) for value in document.values()))
+    if isinstance(document, list):
+        return set().union(*(json_strings(value) for value in document))
+    return set()
 
 
 def import_file(path: Path, name: str) -> ModuleType:

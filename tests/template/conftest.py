@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from bake_support import REPO_ROOT, combination_id
+from bake_support import TEMPLATE_ROOT, combination_id
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +18,7 @@ def bake_once(cookies_session: Any) -> Callable[[Mapping[str, Any]], Any]:
         key = combination_id(answers)
         if key not in results:
             results[key] = cookies_session.bake(
-                extra_context=dict(answers), template=str(REPO_ROOT)
+                extra_context=dict(answers), template=str(TEMPLATE_ROOT)
             )
         return results[key]
 

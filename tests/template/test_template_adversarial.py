@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from bake_support import (
-    REPO_ROOT,
+    TEMPLATE_ROOT,
     UNSUPPORTED_COMBINATIONS,
     VENV_BIN,
     combination_id,
@@ -98,7 +98,7 @@ def test_bad_answer_is_refused_with_one_error_line(
     words: str,
 ) -> None:
     """The pre-gen hook fails the bake with ERROR: <field>: <problem>. <fix>, leaving nothing."""
-    result = cookies.bake(extra_context=answers, template=str(REPO_ROOT))
+    result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert result.exit_code == -1
     assert isinstance(result.exception, FailedHookException)
     lines = error_lines(capfd.readouterr().err)
@@ -121,7 +121,7 @@ def test_unsupported_combination_is_refused(
     words: str,
 ) -> None:
     """Each unsupported combination raises FailedHookException, names its field, leaves nothing."""
-    result = cookies.bake(extra_context=answers, template=str(REPO_ROOT))
+    result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert isinstance(result.exception, FailedHookException)
     lines = error_lines(capfd.readouterr().err)
     assert len(lines) == 1 and lines[0].startswith(f"ERROR: {field}: {words}"), lines
@@ -137,7 +137,7 @@ def test_answer_refused_by_cookiecutter_leaves_nothing(
     cookies: Any, tmpdir: Any, answers: dict[str, Any], error: type[Exception]
 ) -> None:
     """Invalid choices, non-booleans, undefined names, empty slugs: cookiecutter fails, cleanly."""
-    result = cookies.bake(extra_context=answers, template=str(REPO_ROOT))
+    result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
     assert isinstance(result.exception, error)
     assert failed_output(tmpdir) == []
 
@@ -147,7 +147,7 @@ def test_absolute_slug_directory_is_removed_again(
 ) -> None:
     """An absolute slug makes cookiecutter create that directory; the refused bake removes it."""
     target = tmp_path / "elsewhere"
-    result = cookies.bake(extra_context={"project_slug": str(target)}, template=str(REPO_ROOT))
+    result = cookies.bake(extra_context={"project_slug": str(target)}, template=str(TEMPLATE_ROOT))
     assert isinstance(result.exception, FailedHookException)
     assert error_lines(capfd.readouterr().err)[0].startswith("ERROR: project_slug: ")
     assert not target.exists()
@@ -208,7 +208,7 @@ def test_awkward_bake_is_clean(awkward_project: Path) -> None:
 def test_cookiecutter_cli_refuses_with_the_error_line(tmp_path: Path) -> None:
     """The command a user runs: exit status non-zero, our ERROR line on stderr, nothing written."""
     completed = subprocess.run(
-        [str(VENV_BIN / "cookiecutter"), str(REPO_ROOT), "--no-input", "-o", str(tmp_path)]
+        [str(VENV_BIN / "cookiecutter"), str(TEMPLATE_ROOT), "--no-input", "-o", str(tmp_path)]
         + ["aws_region=Frankfurt"],
         capture_output=True,
         text=True,

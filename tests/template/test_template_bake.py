@@ -32,6 +32,7 @@ SHARED_FILES = [
     "codebuild-buildspec.yml",
     "pyproject.toml",
     "requirements.txt",
+    "requirements-nodeps.txt",
     "pipelines/__init__.py",
     "pipelines/_utils.py",
     "pipelines/get_pipeline_definition.py",
@@ -39,8 +40,7 @@ SHARED_FILES = [
     "pipelines/run_pipeline.py",
     "pipelines/{module}/__init__.py",
     "pipelines/{module}/pipeline.py",
-    "pipelines/{module}/schema.py",
-    "tests/__init__.py",
+    "tests/conftest.py",
 ]
 TABULAR_FILES = [
     "pipelines/local.py",
@@ -48,13 +48,24 @@ TABULAR_FILES = [
     "pipelines/sample_data.py",
     "pipelines/{module}/predict.py",
     "pipelines/{module}/preprocess.py",
+    "pipelines/{module}/schema.py",
     "pipelines/{module}/train_local.py",
     "tests/test_local.py",
     "tests/test_pipeline.py",
 ]
 LLM_FILES = [
     "pipelines/{module}/llm/__init__.py",
+    "pipelines/{module}/llm/data/bbq_annotations.jsonl",
+    "pipelines/{module}/llm/data/bold_prompts.jsonl",
+    "pipelines/{module}/llm/data/memorization_sources.txt",
+    "pipelines/{module}/llm/data/misinfo_headlines.jsonl",
+    "pipelines/{module}/llm/datasets.py",
+    "pipelines/{module}/llm/evaluations.py",
     "pipelines/{module}/llm/metrics.py",
+    "pipelines/{module}/llm/model.py",
+    "pipelines/{module}/llm/report.py",
+    "pipelines/{module}/llm/runner.py",
+    "pipelines/{module}/llm/scorers.py",
 ]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
 

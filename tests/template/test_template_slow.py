@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bake_support import PYTHON, REPO_ROOT, combination_id
+from bake_support import PYTHON, TEMPLATE_ROOT, combination_id
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module", params=SLOW_COMBINATIONS, ids=combination_id)
 def fresh_bake(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[Path, dict[str, Any]]:
     """A bake of its own for the slow checks."""
-    result = cookies_session.bake(extra_context=request.param, template=str(REPO_ROOT))
+    result = cookies_session.bake(extra_context=request.param, template=str(TEMPLATE_ROOT))
     if result.exception is not None:
         pytest.fail(f"bake failed: {result.exception!r}")
     return Path(result.project_path), dict(result.context)
