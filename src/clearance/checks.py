@@ -205,8 +205,10 @@ def _judge(rule: Rule, selected: list[Selected]) -> Check:
         shown = "; ".join(problems[:_MAX_PROBLEMS])
         more = len(problems) - _MAX_PROBLEMS
         suffix = f" (+{more} more)" if more > 0 else ""
+        if len(selected) == 1:
+            return _failed(rule, problems[0], values)
         return _failed(
-            rule, f"{len(problems)} of {len(selected)} value(s) failed: {shown}{suffix}", values
+            rule, f"{len(problems)} of {len(selected)} values failed: {shown}{suffix}", values
         )
     count = (
         f"value {selected[0].number:g} is"
