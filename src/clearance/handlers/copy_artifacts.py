@@ -1,0 +1,338 @@
+"""copy-artifacts Lambda: a PUT in a team's artifact bucket -> a verified copy in the governance
+bucket, so the evidence a decision rests on outlives whatever the team later does to its bucket.
+
+For every ``ObjectCreated:*`` record of an S3 event notification:
+
+- the key is URL-decoded (S3 notifications encode it, a space arrives as ``+``);
+- the destination key is deterministic: ``<ARTIFACT_PREFIX>/<source bucket>/<source key>``;
+- the copy is made from exactly the version the event announced (``CopySourceIfMatch`` on its
+  ETag; a newer PUT has its own event), encrypted (SSE-KMS with ``KMS_KEY_ID``, else SSE-S3), with
+  an S3-computed SHA-256 checksum, and the source's identity in its metadata;
+- the copy's SHA-256 is compared with the source's (S3's full-object checksum when the source has
+  one, otherwise computed by streaming the source); a mismatch fails the invocation (retried), and
+  a mismatched copy is never mistaken for a good one;
+- a destination that already holds a verified copy of the same ETag is left alone (idempotent).
+
+Environment: ``GOVERNANCE_BUCKET`` (required), ``KMS_KEY_ID`` (optional), ``ARTIFACT_PREFIX``
+(default ``artifacts``), ``LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote_plus
+
+from clearance.handlers import configure_logging, log
+
+if TYPE_CHECKING:
+    from clearance.handlers import LambdaContext
+
+__all__ = [
+    "CopyError",
+    "CopyResult",
+    "copy_artifact",
+    "copy_records",
+    "destination_key",
+    "lambda_handler",
+]
+
+LOG = logging.getLogger(__name__)
+
+MAX_COPY_BYTES = 5 * 1024**3  # CopyObject's single-request limit
+MAX_KEY_BYTES = 1024
+CHUNK = 8 * 1024 * 1024
+META_BUCKET = "source-bucket"
+META_KEY = "source-key"
+META_ETAG = "source-etag"
+META_VERSION = "source-version-id"
+META_SHA256 = "source-sha256"
+
+
+class CopyError(RuntimeError):
+    """A copy that failed in a way a retry may fix (AWS error, checksum mismatch)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+    size: int | None
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    """``copied``, ``already-copied``, ``skipped`` (not for us / stale) or ``malformed``."""
+
+    action: str
+    reason: str
+    source: str | None = None
+    destination: str | None = None
+    sha256: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def destination_key(prefix: str, bucket: str, key: str) -> str:
+    """``<prefix>/<bucket>/<key>``: one place per source object, whatever the number of PUTs."""
+    parts = [p for p in (prefix.strip("/"), bucket) if p]
+    return "/".join([*parts, key])
+
+
+def parse_record(record: Any) -> Record:
+    """One S3 notification record. Raises ValueError (malformed) with the reason."""
+    if not isinstance(record, Mapping):
+        raise ValueError("record is not an object")
+    if record.get("eventSource") != "aws:s3":
+        raise ValueError(f"eventSource is {record.get('eventSource')!r}, not 'aws:s3'")
+    s3 = record.get("s3")
+    if not isinstance(s3, Mapping):
+        raise ValueError("record has no 's3' object")
+    bucket = (s3.get("bucket") or {}).get("name") if isinstance(s3.get("bucket"), Mapping) else None
+    obj = s3.get("object")
+    if not isinstance(bucket, str) or not bucket:
+        raise ValueError("record has no s3.bucket.name")
+    if not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str) or not obj["key"]:
+        raise ValueError("record has no s3.object.key")
+    etag = obj.get("eTag")
+    version = obj.get("versionId")
+    size = obj.get("size")
+    return Record(
+        bucket=bucket,
+        # S3 notifications URL-encode keys (space -> "+", "+" -> "%2B").
+        key=unquote_plus(obj["key"]),
+        etag=str(etag).strip('"') if etag else None,
+        version_id=str(version) if version not in (None, "", "null") else None,
+        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+    )
+
+
+def _quoted(etag: str) -> str:
+    """HTTP entity tags are quoted; notifications carry the ETag without quotes (moto compares the
+    quoted form literally, S3 accepts it)."""
+    return f'"{etag}"'
+
+
+def _b64_sha256(digest: bytes) -> str:
+    return base64.b64encode(digest).decode("ascii")
+
+
+def _error_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str((response.get("Error") or {}).get("Code") or "")
+    return ""
+
+
+def _source_sha256(s3: Any, record: Record) -> str:
+    """Base64 SHA-256 of the announced source version (S3's own when it is a full-object one)."""
+    extra: dict[str, Any] = {}
+    if record.version_id:
+        extra["VersionId"] = record.version_id
+    if record.etag:
+        extra["IfMatch"] = _quoted(record.etag)
+    head = s3.head_object(Bucket=record.bucket, Key=record.key, ChecksumMode="ENABLED", **extra)
+    stored = head.get("ChecksumSHA256")
+    # A multipart upload's checksum is a checksum of part checksums ("...-3") unless the upload used
+    # full-object checksums; only a full-object one equals the copy's.
+    if stored and "-" not in stored and head.get("ChecksumType", "FULL_OBJECT") == "FULL_OBJECT":
+        return str(stored)
+    body = s3.get_object(Bucket=record.bucket, Key=record.key, **extra)["Body"]
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: body.read(CHUNK), b""):
+        digest.update(chunk)
+    return _b64_sha256(digest.digest())
+
+
+def _ascii(value: str) -> str:
+    """User metadata travels in HTTP headers: percent-encode anything outside printable ASCII."""
+    return quote(value, safe="/ !$&'()*+,-.:;=@_~")
+
+
+def copy_artifact(
+    s3: Any,
+    record: Record,
+    governance_bucket: str,
+    *,
+    kms_key_id: str | None = None,
+    prefix: str = "artifacts",
+) -> CopyResult:
+    """Copy one announced object (the pure core). Raises CopyError when a retry may help."""
+    source = f"s3://{record.bucket}/{record.key}"
+    if record.bucket == governance_bucket:
+        return CopyResult("skipped", "source is the governance bucket itself", source)
+    if record.key.endswith("/"):
+        return CopyResult("skipped", "folder marker, nothing to copy", source)
+    if record.size is not None and record.size > MAX_COPY_BYTES:
+        # CopyObject copies up to 5 GiB in one request; larger artifacts need a multipart copy,
+        # which this function does not do (documented limit): fail visibly.
+        raise CopyError(f"{source} is {record.size} bytes, over CopyObject's 5 GiB limit")
+    dest_key = destination_key(prefix, record.bucket, record.key)
+    destination = f"s3://{governance_bucket}/{dest_key}"
+    if len(dest_key.encode("utf-8")) > MAX_KEY_BYTES:
+        return CopyResult("malformed", "destination key would exceed 1024 bytes", source)
+
+    existing = _head(s3, governance_bucket, dest_key)
+    if existing is not None:
+        meta = existing.get("Metadata") or {}
+        if (
+            record.etag
+            and meta.get(META_ETAG) == record.etag
+            and existing.get("ChecksumSHA256")
+            and meta.get(META_SHA256) == existing.get("ChecksumSHA256")
+        ):
+            return CopyResult(
+                "already-copied",
+                "a verified copy of this ETag is already there",
+                source,
+                destination,
+                existing.get("ChecksumSHA256"),
+            )
+
+    try:
+        expected = _source_sha256(s3, record)
+    except Exception as exc:  # noqa: BLE001 - classified below
+        if _error_code(exc) in ("PreconditionFailed", "412", "NoSuchKey", "404", "NoSuchVersion"):
+            return CopyResult(
+                "skipped",
+                f"source changed or disappeared since the event ({_error_code(exc)}); "
+                "a newer PUT has its own event",
+                source,
+            )
+        raise CopyError(f"cannot read {source}: {exc}") from exc
+
+    copy_source: dict[str, str] = {"Bucket": record.bucket, "Key": record.key}
+    if record.version_id:
+        copy_source["VersionId"] = record.version_id
+    extra: dict[str, Any] = {}
+    if record.etag:
+        extra["CopySourceIfMatch"] = _quoted(record.etag)
+    if kms_key_id:
+        extra.update(ServerSideEncryption="aws:kms", SSEKMSKeyId=kms_key_id)
+    else:
+        extra["ServerSideEncryption"] = "AES256"
+    metadata = {
+        META_BUCKET: _ascii(record.bucket),
+        META_KEY: _ascii(record.key),
+        META_ETAG: record.etag or "",
+        META_VERSION: record.version_id or "",
+        META_SHA256: expected,
+    }
+    try:
+        response = s3.copy_object(
+            Bucket=governance_bucket,
+            Key=dest_key,
+            CopySource=copy_source,
+            ChecksumAlgorithm="SHA256",
+            MetadataDirective="REPLACE",
+            Metadata=metadata,
+            **extra,
+        )
+    except Exception as exc:  # noqa: BLE001
+        if _error_code(exc) in ("PreconditionFailed", "412"):
+            return CopyResult("skipped", "source changed since the event", source)
+        raise CopyError(f"copy {source} -> {destination} failed: {exc}") from exc
+
+    actual = (response.get("CopyObjectResult") or {}).get("ChecksumSHA256")
+    if not actual:
+        head = _head(s3, governance_bucket, dest_key) or {}
+        actual = head.get("ChecksumSHA256")
+    if actual != expected:
+        raise CopyError(
+            f"checksum mismatch for {destination}: source sha256 {expected}, copy {actual}; "
+            "the copy is not trusted (its checksum differs from its source-sha256 metadata)"
+        )
+    return CopyResult("copied", "copied and verified (SHA-256)", source, destination, actual)
+
+
+def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
+    try:
+        return s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    except Exception as exc:  # noqa: BLE001
+        if _error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise CopyError(f"cannot check s3://{bucket}/{key}: {exc}") from exc
+
+
+def copy_records(
+    event: Any,
+    s3: Any,
+    governance_bucket: str,
+    *,
+    kms_key_id: str | None = None,
+    prefix: str = "artifacts",
+) -> list[CopyResult]:
+    """Every record of an S3 notification event. Malformed records are logged and skipped; if any
+    copy failed retryably, CopyError is raised after the others were processed (a retry skips the
+    ones already copied)."""
+    records = event.get("Records") if isinstance(event, Mapping) else None
+    if not isinstance(records, list):
+        result = CopyResult("malformed", "event has no 'Records' list")
+        log(LOG, logging.ERROR, "malformed event", **result.to_json())
+        return [result]
+    results: list[CopyResult] = []
+    failures: list[str] = []
+    for index, raw in enumerate(records):
+        name = raw.get("eventName") if isinstance(raw, Mapping) else None
+        if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
+            result = CopyResult("skipped", f"eventName {name!r} is not ObjectCreated:*")
+            log(LOG, logging.INFO, "record skipped", index=index, **result.to_json())
+            results.append(result)
+            continue
+        try:
+            record = parse_record(raw)
+        except ValueError as exc:
+            result = CopyResult("malformed", str(exc))
+            log(LOG, logging.ERROR, "malformed record", index=index, **result.to_json())
+            results.append(result)
+            continue
+        try:
+            result = copy_artifact(
+                s3, record, governance_bucket, kms_key_id=kms_key_id, prefix=prefix
+            )
+        except CopyError as exc:
+            log(LOG, logging.ERROR, "copy failed", index=index, reason=str(exc))
+            failures.append(str(exc))
+            results.append(CopyResult("failed", str(exc), f"s3://{record.bucket}/{record.key}"))
+            continue
+        log(LOG, logging.INFO, f"artifact {result.action}", index=index, **result.to_json())
+        results.append(result)
+    if failures:
+        raise CopyError(f"{len(failures)} of {len(records)} copies failed: {failures[0]}")
+    return results
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def _s3() -> Any:
+    """One S3 client per execution environment, reused across invocations."""
+    if "s3" not in _CLIENTS:
+        import boto3
+
+        _CLIENTS["s3"] = boto3.client("s3")
+    return _CLIENTS["s3"]
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """Lambda entry point."""
+    configure_logging()
+    bucket = os.environ.get("GOVERNANCE_BUCKET")
+    if not bucket:
+        raise RuntimeError("GOVERNANCE_BUCKET is not set. Set it to the governance bucket's name")
+    results = copy_records(
+        event,
+        _s3(),
+        bucket,
+        kms_key_id=os.environ.get("KMS_KEY_ID") or None,
+        prefix=os.environ.get("ARTIFACT_PREFIX", "artifacts"),
+    )
+    return {"results": [r.to_json() for r in results]}

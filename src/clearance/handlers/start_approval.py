@@ -1,0 +1,222 @@
+"""start-approval Lambda: a model package registered as PendingManualApproval starts the approval
+pipeline for exactly that package.
+
+EventBridge delivers "SageMaker Model Package State Change" events at least once (and Lambda's
+async invocation retries), so the same event can arrive several times. The pipeline execution's
+``ClientRequestToken`` is derived from the event ``id``: SageMaker starts at most one execution per
+token, so redeliveries start nothing new, while a later, genuinely new event for the same package
+(a new id) is evaluated again.
+
+Environment: ``PIPELINE_NAME`` (required), ``POLICY_S3_URI`` (optional; passed as the
+``PolicyS3Uri`` pipeline parameter, otherwise the pipeline's default applies), ``LOG_LEVEL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+from clearance.handlers import configure_logging, log
+
+if TYPE_CHECKING:
+    from clearance.handlers import LambdaContext
+
+__all__ = [
+    "StartResult",
+    "client_request_token",
+    "display_name",
+    "handle",
+    "lambda_handler",
+    "parse_event",
+    "start_approval",
+]
+
+LOG = logging.getLogger(__name__)
+
+DETAIL_TYPE = "SageMaker Model Package State Change"
+SOURCE = "aws.sagemaker"
+PENDING = "PendingManualApproval"
+# botocore: ModelPackageArn pattern.
+ARN_PATTERN = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/\S{1,2048}$"
+)
+# botocore: PipelineExecutionName (the display name) [a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}.
+MAX_DISPLAY_NAME = 82
+TOKEN_NAMESPACE = "clearance-start-approval:"
+
+
+class EventError(ValueError):
+    """The event is not a usable model package state change; ``str()`` says why."""
+
+
+@dataclass(frozen=True)
+class PendingPackage:
+    event_id: str
+    model_package_arn: str
+    group: str | None
+    version: int | None
+
+
+@dataclass(frozen=True)
+class StartResult:
+    """What the handler did: ``started``, ``ignored`` (not for us) or ``malformed``."""
+
+    action: str
+    reason: str
+    event_id: str | None = None
+    model_package_arn: str | None = None
+    execution_arn: str | None = None
+    client_request_token: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Ignored(Exception):
+    """A well-formed event this function does not act on (another status, source or type)."""
+
+
+def client_request_token(event_id: str) -> str:
+    """The idempotency token for one event: 64 hex characters.
+
+    StartPipelineExecution's ClientRequestToken must be 32-128 characters. Event ids are UUIDs
+    (36 characters) today, but hashing keeps any id within the limits, and the namespace keeps
+    the token distinct from other callers' tokens derived from the same id.
+    """
+    return hashlib.sha256((TOKEN_NAMESPACE + event_id).encode("utf-8")).hexdigest()
+
+
+def display_name(package: PendingPackage) -> str:
+    """A readable execution name that fits the API pattern, e.g. ``credit-risk-models-v3``."""
+    base = package.group or package.model_package_arn.rsplit("/", 2)[-2]
+    if package.version is not None:
+        base = f"{base}-v{package.version}"
+    cleaned = re.sub(r"[^a-zA-Z0-9-]+", "-", base).strip("-")[:MAX_DISPLAY_NAME].rstrip("-")
+    return cleaned or "clearance-approval"
+
+
+def parse_event(event: Any) -> PendingPackage:
+    """The pending package an event announces. Raises EventError (malformed) or Ignored."""
+    if not isinstance(event, Mapping):
+        raise EventError(f"event is {type(event).__name__}, not a JSON object")
+    source = event.get("source")
+    detail_type = event.get("detail-type")
+    if source != SOURCE:
+        # The developer guide's sample repeats "source" as a list; real events carry the string.
+        raise Ignored(f"source is {source!r}, not {SOURCE!r}")
+    if detail_type != DETAIL_TYPE:
+        raise Ignored(f"detail-type is {detail_type!r}, not {DETAIL_TYPE!r}")
+    event_id = event.get("id")
+    if not isinstance(event_id, str) or not event_id.strip():
+        raise EventError("event has no 'id' (needed for the idempotency token)")
+    detail = event.get("detail")
+    if not isinstance(detail, Mapping):
+        raise EventError("event has no 'detail' object")
+    status = detail.get("ModelApprovalStatus")
+    if status != PENDING:
+        raise Ignored(f"ModelApprovalStatus is {status!r}, not {PENDING}")
+    arn = detail.get("ModelPackageArn")
+    if not isinstance(arn, str) or not ARN_PATTERN.match(arn):
+        raise EventError(f"detail.ModelPackageArn {str(arn)[:200]!r} is not a model package ARN")
+    group = detail.get("ModelPackageGroupName")
+    version = detail.get("ModelPackageVersion")
+    return PendingPackage(
+        event_id=event_id,
+        model_package_arn=arn,
+        group=group if isinstance(group, str) and group else None,
+        version=version if isinstance(version, int) and not isinstance(version, bool) else None,
+    )
+
+
+def start_approval(
+    event: Any,
+    sm: Any,
+    pipeline_name: str,
+    *,
+    policy_s3_uri: str | None = None,
+) -> StartResult:
+    """Start the approval pipeline for the package ``event`` announces (the pure core).
+
+    Returns ``ignored``/``malformed`` results instead of raising for events it cannot act on, so a
+    bad event is logged and dropped rather than retried forever. Errors from SageMaker propagate:
+    Lambda retries the invocation, and the same token makes the retry safe.
+    """
+    try:
+        package = parse_event(event)
+    except Ignored as exc:
+        result = StartResult("ignored", str(exc), _event_id(event))
+        log(LOG, logging.INFO, "event ignored", **result.to_json())
+        return result
+    except EventError as exc:
+        result = StartResult("malformed", str(exc), _event_id(event))
+        log(LOG, logging.ERROR, "malformed event", **result.to_json())
+        return result
+
+    token = client_request_token(package.event_id)
+    parameters = [{"Name": "ModelPackageArn", "Value": package.model_package_arn}]
+    if policy_s3_uri:
+        parameters.append({"Name": "PolicyS3Uri", "Value": policy_s3_uri})
+    response = sm.start_pipeline_execution(
+        PipelineName=pipeline_name,
+        PipelineExecutionDisplayName=display_name(package),
+        PipelineExecutionDescription=(
+            f"Clearance approval of {package.model_package_arn} "
+            f"(EventBridge event {package.event_id})"
+        )[:3072],
+        PipelineParameters=parameters,
+        ClientRequestToken=token,
+    )
+    result = StartResult(
+        "started",
+        f"approval pipeline {pipeline_name} started",
+        package.event_id,
+        package.model_package_arn,
+        response.get("PipelineExecutionArn"),
+        token,
+    )
+    log(LOG, logging.INFO, "approval started", **result.to_json())
+    return result
+
+
+# The name the demo and older callers use for the core.
+handle = start_approval
+
+
+def _event_id(event: Any) -> str | None:
+    if isinstance(event, Mapping) and isinstance(event.get("id"), str):
+        return event["id"]
+    return None
+
+
+_CLIENTS: dict[str, Any] = {}
+
+
+def _sagemaker() -> Any:
+    """One SageMaker client per execution environment, reused across invocations."""
+    if "sagemaker" not in _CLIENTS:
+        import boto3
+
+        _CLIENTS["sagemaker"] = boto3.client("sagemaker")
+    return _CLIENTS["sagemaker"]
+
+
+def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+    """Lambda entry point. Returns the result as JSON (visible in test invocations)."""
+    configure_logging()
+    pipeline_name = os.environ.get("PIPELINE_NAME")
+    if not pipeline_name:
+        # A deployment error, not an event problem: fail loudly so the invocation is retried and
+        # lands in the dead-letter queue after the fix is deployed.
+        raise RuntimeError("PIPELINE_NAME is not set. Set it to the approval pipeline's name")
+    result = start_approval(
+        event,
+        _sagemaker(),
+        pipeline_name,
+        policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
+    )
+    return result.to_json()
