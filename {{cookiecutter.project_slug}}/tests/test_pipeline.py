@@ -6,6 +6,7 @@ the in-process S3/STS stand-in (pipelines/offline.py), parsed as JSON, and check
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import shutil
@@ -67,6 +68,7 @@ def get(path: str) -> dict[str, str]:
 @dataclass
 class Built:
     definition: dict[str, Any]
+    second_definition: dict[str, Any]  # the same call again, for reproducibility
     steps: dict[str, dict[str, Any]]
     s3_objects: dict[str, bytes]  # every object the build uploaded, by s3:// URI
 
@@ -83,19 +85,20 @@ class Built:
 @pytest.fixture(scope="module")
 def built() -> Built:
     """Build the pipeline once, offline, and keep the definition and every upload."""
+    kwargs = {
+        "region": REGION,
+        "role": FAKE_ROLE_ARN,
+        "default_bucket": BUCKET,
+        "pipeline_name": PIPELINE_NAME,
+        "model_package_group_name": GROUP,
+        "base_job_prefix": PREFIX,
+        "sagemaker_project_name": PROJECT,
+        "sagemaker_project_id": PROJECT_ID,
+    }
     with offline_aws(REGION, buckets=(BUCKET,)):
         _utils.memoize_sdk_config_validation()
-        pipeline = pipeline_module.get_pipeline(
-            region=REGION,
-            role=FAKE_ROLE_ARN,
-            default_bucket=BUCKET,
-            pipeline_name=PIPELINE_NAME,
-            model_package_group_name=GROUP,
-            base_job_prefix=PREFIX,
-            sagemaker_project_name=PROJECT,
-            sagemaker_project_id=PROJECT_ID,
-        )
-        definition = json.loads(pipeline.definition())
+        definition = json.loads(pipeline_module.get_pipeline(**kwargs).definition())
+        second_definition = json.loads(pipeline_module.get_pipeline(**kwargs).definition())
         s3 = boto3.client("s3", region_name=REGION)
         objects = {}
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=BUCKET):
@@ -103,7 +106,12 @@ def built() -> Built:
                 body = s3.get_object(Bucket=BUCKET, Key=item["Key"])["Body"].read()
                 objects[f"s3://{BUCKET}/{item['Key']}"] = body
     steps = {step["Name"]: step for step in definition["Steps"]}
-    return Built(definition=definition, steps=steps, s3_objects=objects)
+    return Built(
+        definition=definition,
+        second_definition=second_definition,
+        steps=steps,
+        s3_objects=objects,
+    )
 
 
 # --- structure --------------------------------------------------------------------------------
@@ -113,6 +121,11 @@ def test_steps_have_stable_names_types_and_order(built: Built) -> None:
     """Every step is there, in DAG order, with the SageMaker step type the design names."""
     assert [(s["Name"], s["Type"]) for s in built.definition["Steps"]] == EXPECTED_STEPS
     assert pipeline_module.STEP_NAMES == [name for name, _ in EXPECTED_STEPS]
+
+
+def test_definition_is_reproducible(built: Built) -> None:
+    """The same code and arguments give the same definition, so a PR diff shows real changes."""
+    assert built.second_definition == built.definition
 
 
 def test_checks_run_one_after_another_and_register_comes_last(built: Built) -> None:
@@ -363,17 +376,17 @@ def test_drift_check_baselines_come_from_the_checks_and_their_configs(built: Bui
     assert explainability["Constraints"] == source(
         "Steps.ModelExplainability.BaselineUsedForDriftCheckConstraints"
     )
-    # The monitoring configs are uploaded at build time under each check's config folder (the
-    # SDK adds a timestamped name and a uuid4, so only the prefix is stable).
+    # The Clarify monitoring configs, stored under the SHA-256 of their content.
     for config_file, folder in (
-        (bias["ConfigFile"], "model-bias/bias-monitoring-configuration/"),
-        (explainability["ConfigFile"], "explainability/model-explainability-monitoring-"),
+        (bias["ConfigFile"], "model-bias"),
+        (explainability["ConfigFile"], "explainability"),
     ):
         uri = config_file["S3Uri"]
-        assert uri.startswith(f"s3://{BUCKET}/{PREFIX}/clarify-config/{folder}")
-        assert uri.endswith("/analysis_config.json")
+        body = built.s3_objects[uri]
+        digest = hashlib.sha256(body).hexdigest()
+        monitoring = f"s3://{BUCKET}/{PREFIX}/clarify-config/{folder}/monitoring"
+        assert uri == f"{monitoring}/{digest}/analysis_config.json"
         assert config_file["ContentType"] == json_type
-        assert built.uploaded_json(uri)  # uploaded, and JSON
     bias_config = built.uploaded_json(bias["ConfigFile"]["S3Uri"])
     assert bias_config["label"] == schema.LABEL
     assert bias_config["facet"][0]["name_or_index"] == schema.FACET

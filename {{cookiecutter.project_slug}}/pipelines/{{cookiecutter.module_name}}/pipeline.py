@@ -43,6 +43,7 @@ scripts `run-pipeline` and `get-pipeline-definition` call it with the JSON from 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from pathlib import Path
@@ -61,6 +62,7 @@ from sagemaker.core.drift_check_baselines import DriftCheckBaselines
 from sagemaker.core.model_metrics import FileSource, MetricsSource, ModelMetrics
 from sagemaker.core.model_monitor import DatasetFormat
 from sagemaker.core.processing import ScriptProcessor
+from sagemaker.core.s3 import S3Downloader, S3Uploader
 from sagemaker.core.shapes import (
     OutputDataConfig,
     ProcessingInput,
@@ -243,6 +245,19 @@ def _processing_input(name: str, source: Any, local_path: str) -> ProcessingInpu
             s3_input_mode="File",
         ),
     )
+
+
+def _stable_copy(session: PipelineSession, uri: str, folder: str) -> str:
+    """A content-addressed copy of an uploaded file, for a reproducible definition.
+
+    ClarifyCheckStep uploads each check's monitoring config under a timestamped name and a
+    uuid4, so every render of the definition would differ there; the copy's key is the
+    content's SHA-256, so an unchanged configuration gives an unchanged definition.
+    """
+    body = S3Downloader.read_file(uri, sagemaker_session=session)
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    target = f"{folder}/{digest}/analysis_config.json"
+    return S3Uploader.upload_string_as_file_body(body, target, sagemaker_session=session)
 
 
 def _schema_input() -> ProcessingInput:
@@ -578,14 +593,24 @@ def get_pipeline(
             content_type=JSON,
         ),
         bias_config_file=FileSource(
-            s3_uri=model_bias_config.monitoring_analysis_config_uri, content_type=JSON
+            s3_uri=_stable_copy(
+                session,
+                model_bias_config.monitoring_analysis_config_uri,
+                f"{base_uri}/clarify-config/{CHECK_FOLDERS[STEP_MODEL_BIAS]}/monitoring",
+            ),
+            content_type=JSON,
         ),
         explainability_constraints=MetricsSource(
             s3_uri=step_model_explainability.properties.BaselineUsedForDriftCheckConstraints,
             content_type=JSON,
         ),
         explainability_config_file=FileSource(
-            s3_uri=explainability_config.monitoring_analysis_config_uri, content_type=JSON
+            s3_uri=_stable_copy(
+                session,
+                explainability_config.monitoring_analysis_config_uri,
+                f"{base_uri}/clarify-config/{CHECK_FOLDERS[STEP_MODEL_EXPLAINABILITY]}/monitoring",
+            ),
+            content_type=JSON,
         ),
     )
     step_register = ModelStep(
