@@ -405,10 +405,9 @@ def state_change_event(described: Mapping[str, Any], account: str, region: str) 
 
 def deliver_event(event: Mapping[str, Any], sm: Any, pipeline_name: str) -> Any:
     """Hand the event to the start-approval handler's core, as the Lambda would."""
-    from clearance.handlers import start_approval
+    from clearance.handlers.start_approval import start_approval
 
-    core = getattr(start_approval, "start_approval", None) or start_approval.handle
-    return core(dict(event), sm, pipeline_name)
+    return start_approval(dict(event), sm, pipeline_name)
 
 
 # ------------------------------------------------------------------------ local pipeline runner
@@ -809,7 +808,10 @@ def _team_bucket(context: Mapping[str, Any]) -> str:
 
 
 def _short(outcome: Any) -> str:
+    if hasattr(outcome, "to_json"):
+        outcome = outcome.to_json()
     if isinstance(outcome, dict):
+        outcome = {k: v for k, v in outcome.items() if k in ("action", "execution_arn")}
         return ", ".join(f"{k}={v}" for k, v in outcome.items())
     return str(outcome)
 

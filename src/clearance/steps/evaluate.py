@@ -39,7 +39,9 @@ LOGGER = logging.getLogger("clearance.steps.evaluate")
 
 CHECKS_FILE = "checks.json"
 POLICY_SUFFIXES = (".yaml", ".yml")
-BUCKET_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-")
+# Bucket names, plus "*" wildcards: the governance product passes a team bucket pattern
+# (ReportBucketPattern, default "sagemaker-p-*").
+BUCKET_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-*")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -81,11 +83,11 @@ def policy_file(path: Path) -> Path:
 def allowed_buckets(raw: str) -> list[str]:
     buckets = [b.strip() for b in raw.split(",") if b.strip()]
     for bucket in buckets:
-        if not (3 <= len(bucket) <= 63) or not set(bucket) <= BUCKET_NAME_CHARS:
+        if not (1 <= len(bucket) <= 63) or not set(bucket) <= BUCKET_NAME_CHARS:
             raise InputError(
                 "--allowed-buckets",
                 f"{bucket!r} is not an S3 bucket name",
-                "Pass bucket names (not URIs), comma-separated",
+                "Pass bucket names or *-patterns (not URIs), comma-separated",
             )
     return buckets
 
@@ -130,9 +132,8 @@ def run(args: argparse.Namespace) -> int:
         error(f"policy {exc}")
         return EXIT_INVALID
 
-    fetched = registry.fetch_reports(sm, s3, arn, buckets)
-    reports, sources = _split_fetched(fetched)
-    decision = checks.evaluate(policy, reports, arn, sources=sources)
+    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
+    decision = checks.evaluate(policy, fetched.reports, arn, sources=fetched.sources)
     out = checks.write_checks(decision, args.output_dir / CHECKS_FILE)
     failed = [c.id for c in decision.failed_checks]
     LOGGER.info(
@@ -147,15 +148,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"{decision.decision}: {arn} ({len(failed)} of {len(decision.checks)} checks failed)")
     return EXIT_OK
-
-
-def _split_fetched(fetched: Any) -> tuple[Any, Any]:
-    """registry.fetch_reports' result as (reports by kind, sources by kind)."""
-    if isinstance(fetched, tuple) and len(fetched) == 2:
-        return fetched
-    reports = getattr(fetched, "reports", fetched)
-    sources = getattr(fetched, "sources", None)
-    return reports, sources
 
 
 def _aws_reason(exc: Exception) -> str:
