@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -211,6 +213,48 @@ def test_train_local_uses_schema_hyperparameters(tmp_path: Path) -> None:
 
     booster = predict.load_model(archive)
     assert booster.num_boosted_rounds() == int(schema.HYPERPARAMETERS["num_round"])
+
+
+def test_scripts_run_as_sagemaker_runs_them(tmp_path: Path) -> None:
+    """`python preprocess.py` and `python predict.py` from elsewhere, schema.py beside them."""
+    module_dir = Path(preprocess.__file__).parent
+    raw = tmp_path / "raw.csv"
+    sample_data.generate(300, 0.0, SEED).to_csv(raw, index=False)
+    processing = tmp_path / "processing"
+    subprocess.run(
+        [sys.executable, str(module_dir / "preprocess.py"), "--input-data", str(raw),
+         "--output-dir", str(processing)],
+        check=True, cwd=tmp_path, capture_output=True,
+    )  # fmt: skip
+    archive = train_local.train(
+        processing / "train" / "train.csv",
+        processing / "validation" / "validation.csv",
+        tmp_path / "model",
+    )
+    subprocess.run(
+        [sys.executable, str(module_dir / "predict.py"), "--model", str(archive.parent),
+         "--test-data", str(processing / "test"), "--output-dir", str(processing)],
+        check=True, cwd=tmp_path, capture_output=True,
+    )  # fmt: skip
+    table = pd.read_csv(processing / "predictions" / "predictions.csv")
+    assert list(table.columns) == schema.PREDICTION_COLUMNS
+    test = pd.read_csv(processing / "test" / "test.csv", header=None)
+    assert len(table) == len(test)
+    assert table["label"].tolist() == pytest.approx(test[0].tolist())
+    if schema.PROBLEM_TYPE == schema.BINARY:
+        assert table["probability"].between(0, 1).all()
+        expected = (table["probability"] >= schema.PROBABILITY_THRESHOLD).astype(int)
+        assert table["prediction"].tolist() == expected.tolist()
+
+
+def test_sample_data_cli_writes_the_csv(tmp_path: Path) -> None:
+    """python -m pipelines.sample_data writes the generated frame with a header."""
+    out = tmp_path / "data.csv"
+    argv = ["--rows", "50", "--bias", "0.2", "--seed", "3", "--out", str(out)]
+    assert sample_data.main(argv) == 0
+    written = pd.read_csv(out)
+    assert list(written.columns) == schema.RAW_COLUMNS
+    assert len(written) == 50
 
 
 # --- the local run and its reports ----------------------------------------------------------------
