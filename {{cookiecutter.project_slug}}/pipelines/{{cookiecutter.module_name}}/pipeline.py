@@ -106,7 +106,6 @@ _ANSWERS: dict[str, str] = json.loads(
   "sagemaker_project_name": {{ cookiecutter.sagemaker_project_name | tojson }},
   "model_package_group_name": {{ cookiecutter.model_package_group_name | tojson }},
   "description": {{ cookiecutter.description | tojson }},
-  "aws_region": {{ cookiecutter.aws_region | tojson }},
   "processing_instance_type": {{ cookiecutter.processing_instance_type | tojson }},
   "training_instance_type": {{ cookiecutter.training_instance_type | tojson }}
 }
@@ -115,7 +114,6 @@ _ANSWERS: dict[str, str] = json.loads(
 SAGEMAKER_PROJECT_NAME = _ANSWERS["sagemaker_project_name"]
 MODEL_PACKAGE_GROUP_NAME = _ANSWERS["model_package_group_name"]
 DESCRIPTION = _ANSWERS["description"]
-AWS_REGION = _ANSWERS["aws_region"]
 PROCESSING_INSTANCE_TYPE = _ANSWERS["processing_instance_type"]
 TRAINING_INSTANCE_TYPE = _ANSWERS["training_instance_type"]
 PIPELINE_NAME = f"{SAGEMAKER_PROJECT_NAME}-build"
@@ -173,11 +171,6 @@ MODEL_MONITOR_PROBLEM_TYPES = {
     schema.REGRESSION: "Regression",
 }
 SHAP_NUM_SAMPLES = 100
-
-
-def get_sagemaker_client(region: str) -> Any:
-    """A SageMaker client for the region (seed-code helper)."""
-    return boto3.Session(region_name=region).client("sagemaker")
 
 
 def get_pipeline_session(region: str, default_bucket: str | None) -> PipelineSession:
@@ -298,6 +291,14 @@ def get_pipeline(
     """
     session = get_pipeline_session(region, default_bucket)
     bucket = session.default_bucket()
+    logger.info(
+        "building pipeline %s (%s) in %s, artifacts under s3://%s/%s/",
+        pipeline_name,
+        schema.PROBLEM_TYPE,
+        region,
+        bucket,
+        base_job_prefix,
+    )
     if role is None:
         from sagemaker.core.helper.session_helper import get_execution_role
 
