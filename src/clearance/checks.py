@@ -198,9 +198,11 @@ def _judge(rule: Rule, selected: list[Selected]) -> Check:
     problems: list[str] = []
     for item in selected:
         if not item.usable:
-            problems.append(f"{item.location}: {item.problem}")
+            problems.append(f"{item.problem} (at {item.location})")
         elif item.number is None or not rule.within(item.number):
-            problems.append(f"{item.location}: {item.number:g} outside {rule.describe_bounds()}")
+            problems.append(
+                f"{item.number:g} is outside {rule.describe_bounds()} (at {item.location})"
+            )
     if problems:
         shown = "; ".join(problems[:_MAX_PROBLEMS])
         more = len(problems) - _MAX_PROBLEMS

@@ -36,6 +36,7 @@ __all__ = [
     "decision_metadata",
     "fetch_reports",
     "parse_s3_uri",
+    "quality_inputs",
 ]
 
 LOG = logging.getLogger(__name__)
@@ -189,6 +190,21 @@ def _aws_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
+def quality_inputs(data: bytes, slot: str = "ModelQuality.Statistics") -> dict[str, ReportInput]:
+    """The two kinds one quality document can be, told apart by its top-level key.
+
+    Model Monitor statistics -> ``model_quality``; an ``llm_evaluation`` document ->
+    ``llm_evaluation``; the other kind gets a ReportError saying what the slot holds.
+    """
+    try:
+        holds = quality_kind(parse_report(data))
+    except ReportError as exc:
+        return {"model_quality": exc, "llm_evaluation": exc}
+    other = "llm_evaluation" if holds == "model_quality" else "model_quality"
+    what = "an LLM evaluation" if holds == "llm_evaluation" else "Model Monitor statistics"
+    return {holds: data, other: ReportError(f"{slot} holds {what}, not a {other} report")}
+
+
 def fetch_reports(
     sm: Any,
     s3: Any,
@@ -248,18 +264,11 @@ def fetch_reports(
         sources[kind] = Source(slot, str(source.get("S3Uri")), digest).to_json()
         if slot == "ModelQuality.Statistics":
             # One slot, two kinds: the document's top-level key says which one it is.
-            try:
-                holds = quality_kind(parse_report(data))
-            except ReportError as exc:
-                reports[kind] = exc
-                continue
-            if holds != kind:
-                what = (
-                    "an LLM evaluation" if holds == "llm_evaluation" else "Model Monitor statistics"
-                )
-                reports[kind] = ReportError(f"{slot} holds {what}, not a {kind} report")
+            value = quality_inputs(data, slot)[kind]
+            reports[kind] = value
+            if not isinstance(value, bytes):
                 del sources[kind]
-                continue
+            continue
         reports[kind] = data
     LOG.info(
         "fetched reports for %s: %s",
