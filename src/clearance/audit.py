@@ -22,6 +22,7 @@ PENDING = "PendingManualApproval"
 DECIDED = ("Approved", "Rejected")
 
 Progress = Callable[[int, int, str], None]
+_MORE = re.compile(r"^\+\d+$")
 
 
 def _no_progress(done: int, total: int, what: str) -> None:
@@ -39,6 +40,7 @@ class AuditRow:
     policy_id: str
     policy_version: str
     failed_checks: list[str]
+    failed_not_listed: int  # the registry value ends in "+N" when ids did not fit 256 characters
     checks_sha256: str
     created: str
 
@@ -88,11 +90,12 @@ def audit_row(desc: dict[str, Any]) -> AuditRow:
         decided_by = "manual"
     else:
         decided_by = ""
-    # Ids are separated by commas or spaces (the metadata value pattern has no comma); "none" is
-    # what the approval writes when nothing failed, since the API refuses an empty value.
-    failed = [
-        c for c in re.split(r"[,\s]+", meta.get("clearance:failed-checks", "")) if c and c != "none"
-    ]
+    # Ids are space-separated (the metadata value pattern has no comma; commas are accepted too),
+    # "none" when nothing failed (the API refuses an empty value), and a final "+N" counts the ids
+    # that did not fit in 256 characters.
+    tokens = [c for c in re.split(r"[,\s]+", meta.get("clearance:failed-checks", "")) if c]
+    failed = [c for c in tokens if c != "none" and not _MORE.match(c)]
+    more = sum(int(c[1:]) for c in tokens if _MORE.match(c))
     created = desc.get("CreationTime")
     return AuditRow(
         version=desc.get("ModelPackageVersion"),
@@ -104,6 +107,7 @@ def audit_row(desc: dict[str, Any]) -> AuditRow:
         policy_id=meta.get("clearance:policy-id", ""),
         policy_version=meta.get("clearance:policy-version", ""),
         failed_checks=failed,
+        failed_not_listed=more,
         checks_sha256=meta.get("clearance:checks-sha256", ""),
         created=created.isoformat() if hasattr(created, "isoformat") else str(created or ""),
     )
@@ -133,16 +137,17 @@ class ReevaluationRow:
         return asdict(self)
 
 
-def _default_fetch(sm: Any, s3: Any, arn: str, allowed_buckets: list[str]) -> Any:
+def _default_fetch(sm: Any, s3: Any, desc: dict[str, Any], allowed_buckets: list[str]) -> Any:
     from clearance.registry import fetch_reports
 
-    return fetch_reports(sm, s3, arn, allowed_buckets)
+    return fetch_reports(sm, s3, desc["ModelPackageArn"], allowed_buckets, described=desc)
 
 
-def _default_evaluate(policy: Any, reports: Any, arn: str) -> Any:
+def _default_evaluate(policy: Any, fetched: Any, arn: str) -> Any:
     from clearance.checks import evaluate
 
-    return evaluate(policy, reports, arn)
+    # Same call as the approval's Evaluate step: sources pin each report's digest in checks.json.
+    return evaluate(policy, fetched.reports, arn, sources=fetched.sources)
 
 
 def _default_apply(sm: Any, decision: Any) -> Any:
@@ -171,7 +176,7 @@ def reevaluate_group(
         arn = desc["ModelPackageArn"]
         status = desc.get("ModelApprovalStatus", "") or ""
         recorded = status if status in DECIDED else ""
-        decision = evaluate(policy, fetch(sm, s3, arn, allowed_buckets), arn)
+        decision = evaluate(policy, fetch(sm, s3, desc, allowed_buckets), arn)
         doc = decision.to_json()
         new = doc["decision"]
         failed = [c["id"] for c in doc.get("checks", []) if not c.get("passed")]

@@ -192,7 +192,11 @@ def run_audit(args: argparse.Namespace) -> int:
                     r.decided_by or "-",
                     r.decided_at or "-",
                     f"{r.policy_id} v{r.policy_version}" if r.policy_id else "-",
-                    ",".join(r.failed_checks) or "-",
+                    " ".join(
+                        r.failed_checks
+                        + ([f"+{r.failed_not_listed}"] if r.failed_not_listed else [])
+                    )
+                    or "-",
                 ]
                 for r in rows
             ],
@@ -214,11 +218,18 @@ def add_reevaluate_arguments(parser: argparse.ArgumentParser) -> None:
         help="only show which decisions the policy would flip; change nothing",
     )
     parser.add_argument(
+        "--allowed-buckets",
         "--allowed-bucket",
+        dest="allowed_buckets",
         action="append",
         default=None,
-        help="bucket reports may be read from (repeatable; default: "
-        f"${ALLOWED_BUCKETS_ENV}, comma-separated)",
+        help="comma-separated buckets (or *-patterns) reports may be read from, as the approval's "
+        f"Evaluate step takes them; repeatable; default: ${ALLOWED_BUCKETS_ENV}",
+    )
+    parser.add_argument(
+        "--overrides-dir",
+        help="per-group overrides (<group>.yaml); default: overrides/ beside the policy if "
+        "present, else the policy's own `overrides:`",
     )
     parser.add_argument(
         "--out-dir",
@@ -233,23 +244,25 @@ def run_reevaluate(args: argparse.Namespace) -> int:
 
     from clearance.audit import reevaluate_group
 
-    buckets = args.allowed_bucket or [
-        b.strip() for b in os.environ.get(ALLOWED_BUCKETS_ENV, "").split(",") if b.strip()
-    ]
+    raw = args.allowed_buckets or [os.environ.get(ALLOWED_BUCKETS_ENV, "")]
+    buckets = [b.strip() for item in raw for b in item.split(",") if b.strip()]
     if not buckets:
         return _error(
-            "--allowed-bucket",
+            "--allowed-buckets",
             "no bucket is allowed, so every report would fail",
-            f"pass --allowed-bucket NAME (the governance bucket) or set {ALLOWED_BUCKETS_ENV}",
+            f"pass --allowed-buckets NAME (the governance bucket) or set {ALLOWED_BUCKETS_ENV}",
         )
+    from clearance.policy import PolicyError, load_policy, resolve_policy
+
+    policy_path = Path(args.policy)
+    overrides = Path(args.overrides_dir) if args.overrides_dir else None
+    if overrides is None and (policy_path.parent / "overrides").is_dir():
+        overrides = policy_path.parent / "overrides"  # as the approval's Evaluate step does
+    if overrides is not None and not overrides.is_dir():
+        return _error("--overrides-dir", f"{overrides} is not a directory", "pass a folder")
     try:
-        from clearance.policy import PolicyError, load_policy
-    except ImportError:  # pragma: no cover - only before APPROVAL-CORE's package is installed
-        return _error(
-            "--policy", "clearance.policy is not installed", "reinstall the clearance package"
-        )
-    try:
-        policy = load_policy(Path(args.policy))
+        # The group's effective policy: the same resolution the approval pipeline applies.
+        policy = resolve_policy(load_policy(policy_path), overrides, args.model_package_group)
     except PolicyError as exc:
         return _error("--policy", str(exc), "fix the policy file")
     except OSError as exc:

@@ -48,7 +48,7 @@ def registry():
         sm, s3 = boto3.client("sagemaker"), boto3.client("s3")
         arns = [register_package(sm, s3, f"v{i}")[0] for i in range(1, 7)]
         record(sm, arns[1], "Approved")
-        record(sm, arns[2], "Rejected", failed="accuracy-floor conditional-disparity")
+        record(sm, arns[2], "Rejected", failed="accuracy-floor conditional-disparity +2")
         record(sm, arns[3], "Approved", by_clearance=False)
         record(sm, arns[4], "Rejected", failed="accuracy-floor")
         meta = sm.describe_model_package(ModelPackageName=arns[4])["CustomerMetadataProperties"]
@@ -72,6 +72,7 @@ def test_audit_lists_every_package_with_its_trail(registry):
         (6, "PendingManualApproval", ""),
     ]
     assert rows[2].failed_checks == ["accuracy-floor", "conditional-disparity"]
+    assert rows[2].failed_not_listed == 2  # "+2": ids that did not fit the 256-character value
     assert rows[1].failed_checks == []  # "none" is the registry's spelling of nothing failed
     assert (rows[1].decided_at, rows[1].policy_id, rows[1].policy_version) == (
         DECIDED_AT,
@@ -87,7 +88,7 @@ def test_audit_command_prints_a_table_or_json(registry, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].split()[:2] == ["version", "status"]
     assert len(out) == 2 + 6
-    assert "accuracy-floor,conditional-disparity" in out[4]
+    assert out[4].endswith("accuracy-floor conditional-disparity +2")
 
     assert main(["audit", "--model-package-group", GROUP, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -157,13 +158,12 @@ def statuses(sm: Any, arns: list[str]) -> list[tuple[str, dict]]:
 )
 def test_dry_run_shows_flips_and_changes_nothing(registry, tmp_path, capsys, policy, new, flipped):
     """Which recorded decisions the policy would reverse; registry and cards stay as they were."""
-    pytest.importorskip("clearance.registry", reason="needs APPROVAL-CORE's registry module")
     sm, _, arns = registry
     before = statuses(sm, arns)
     policy_path = tmp_path / "policy.yaml"
     policy_path.write_text(policy, encoding="utf-8")
     args = ["reevaluate", "--model-package-group", GROUP, "--policy", str(policy_path)]
-    code = main([*args, "--dry-run", "--allowed-bucket", BUCKET, "--json"])
+    code = main([*args, "--dry-run", "--allowed-buckets", BUCKET, "--json"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
     assert [r["new_decision"] for r in rows] == [new] * 6
@@ -172,7 +172,7 @@ def test_dry_run_shows_flips_and_changes_nothing(registry, tmp_path, capsys, pol
     assert statuses(sm, arns) == before
     assert sm.list_model_cards()["ModelCardSummaries"] == []
 
-    assert main([*args, "--dry-run", "--allowed-bucket", BUCKET]) == 0
+    assert main([*args, "--dry-run", "--allowed-buckets", BUCKET]) == 0
     table = capsys.readouterr().out
     assert table.count("FLIP") == len(flipped)
     assert f"{len(flipped)} recorded decision(s) would flip (dry run: nothing changed)" in table
@@ -180,7 +180,6 @@ def test_dry_run_shows_flips_and_changes_nothing(registry, tmp_path, capsys, pol
 
 def test_reevaluate_decides_only_pending_packages(registry, tmp_path, capsys):
     """Pending packages get a decision, registry metadata, a card and a page; decided ones stay."""
-    pytest.importorskip("clearance.registry", reason="needs APPROVAL-CORE's registry module")
     sm, _, arns = registry
     before = statuses(sm, arns)
     policy_path = tmp_path / "policy.yaml"
@@ -193,7 +192,7 @@ def test_reevaluate_decides_only_pending_packages(registry, tmp_path, capsys):
             GROUP,
             "--policy",
             str(policy_path),
-            "--allowed-bucket",
+            "--allowed-buckets",
             BUCKET,
             "--out-dir",
             str(out_dir),
@@ -232,10 +231,9 @@ def test_reevaluate_refuses_to_run_blind(registry, tmp_path, capsys, monkeypatch
     base = ["reevaluate", "--model-package-group", GROUP, "--dry-run"]
     assert main([*base, "--policy", str(policy_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("ERROR: --allowed-bucket: ")
+    assert len(err) == 1 and err[0].startswith("ERROR: --allowed-buckets: ")
 
-    pytest.importorskip("clearance.policy", reason="needs APPROVAL-CORE's policy module")
     policy_path.write_text("version: 1\nrules:\n  - id: x\n    report: nope\n", encoding="utf-8")
-    assert main([*base, "--policy", str(policy_path), "--allowed-bucket", BUCKET]) == 2
+    assert main([*base, "--policy", str(policy_path), "--allowed-buckets", BUCKET]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ERROR: --policy: ")
