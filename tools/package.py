@@ -531,6 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("package: %(message)s"))
+    for old in list(LOGGER.handlers):  # main() may run more than once in a process (tests)
+        LOGGER.removeHandler(old)
     LOGGER.addHandler(handler)
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False

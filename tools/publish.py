@@ -376,6 +376,7 @@ def _aws_error(error: Exception) -> PublishError:
         NoCredentialsError,
         WaiterError,
     )
+    from botocore.parsers import ResponseParserError
 
     if isinstance(error, NoCredentialsError):
         return PublishError(
@@ -405,7 +406,7 @@ def _aws_error(error: Exception) -> PublishError:
             "Fix the cause above and re-run (uploads are skipped when unchanged)",
             1,
         )
-    if isinstance(error, BotoCoreError):
+    if isinstance(error, BotoCoreError | ResponseParserError):
         # e.g. an endpoint answering HTML instead of XML: its first line says enough.
         first_line = (str(error).splitlines() or [type(error).__name__])[0]
         return PublishError("AWS", first_line, "Check the endpoint and retry", 1)

@@ -196,7 +196,7 @@ def test_package_twice_gives_identical_bundles(bundle: Path, tmp_path: Path) -> 
 def test_bad_input_is_one_error_line_and_nothing_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], field: str
 ) -> None:
-    """Bad flags: exit 2, one `ERROR: <field>: ...` line, no output directory."""
+    """Bad flags: exit 2, one `ERROR: <field>: ...` line (and nothing else), no output."""
     out = tmp_path / "out"
     assert package.main(["--out", str(out), *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -217,6 +217,7 @@ def test_failed_render_leaves_nothing_behind(
 
     monkeypatch.setattr(package, "render_approval_definition", refuse)
     assert package.main(["--out", str(out), *BUNDLE_ARGS]) == 2
-    assert capsys.readouterr().err.strip().startswith("ERROR: approval pipeline definition:")
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]
+    assert len(err) == 1 and err[0].startswith("ERROR: approval pipeline definition:"), err
     assert [p.name for p in out.iterdir()] == ["stale.json"]
     assert not out.with_name("servicecatalog.partial").exists()
