@@ -182,9 +182,11 @@ def test_awkward_answers_bake(awkward: Any) -> None:
 
 
 def test_awkward_answers_reach_python_verbatim(awkward_project: Path) -> None:
-    """The description arrives in pipeline.py as the same string (parsed, not pattern-matched)."""
-    pipeline = awkward_project / "pipelines" / "credit_o_brien_risk" / "pipeline.py"
-    assert AWKWARD_DESCRIPTION in python_string_values(pipeline)
+    """The description arrives in the baked Python as the same string (parsed, not grepped)."""
+    values: set[str] = set()
+    for path in awkward_project.rglob("*.py"):
+        values |= python_string_values(path)
+    assert AWKWARD_DESCRIPTION in values
 
 
 def test_awkward_answers_reach_readme_and_pyproject_verbatim(awkward_project: Path) -> None:

@@ -205,9 +205,11 @@ def test_pre_commit_config_runs_ruff_at_the_pinned_version(
     assert {hook["id"] for hook in ruff_repos[0]["hooks"]} >= {"ruff-format"}
 
 
-def test_answers_reach_the_pipeline_constants(project: Path, answers: dict[str, Any]) -> None:
-    """Names, region, instance types and description arrive in pipeline.py verbatim."""
-    values = python_string_values(project / "pipelines" / answers["module_name"] / "pipeline.py")
+def test_answers_reach_the_python_constants(project: Path, answers: dict[str, Any]) -> None:
+    """Names, region, instance types and description arrive in the baked Python verbatim."""
+    values: set[str] = set()
+    for path in project.rglob("*.py"):
+        values |= python_string_values(path)
     for key in (
         "sagemaker_project_name",
         "model_package_group_name",
