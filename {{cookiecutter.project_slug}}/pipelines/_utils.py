@@ -29,6 +29,7 @@ DEFAULT_MODULE = f"pipelines.{_ANSWERS['module_name']}.pipeline"
 DEFAULT_REGION = _ANSWERS["aws_region"]
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_HANDLER_NAME = "pipelines-cli"
 
 
 class UsageError(Exception):
@@ -188,16 +189,23 @@ def _expected_warning(record: logging.LogRecord) -> bool:
 def configure_logging(verbose: bool) -> None:
     """Our INFO logs on stderr; the SDK's chatter only with --verbose.
 
-    Importing SDK v3 calls logging.basicConfig() (root at INFO) and some of its code sets DEBUG
-    on its own loggers while it runs, so levels alone cannot quiet it: a filter on our handler
-    does. Call this after the pipeline module is imported.
+    Importing SDK v3 calls logging.basicConfig() (root at INFO) unless the root logger already
+    has a handler, and some of its code sets DEBUG on its own loggers while it runs, so levels
+    alone cannot quiet it: a filter on our handler does. Called before the pipeline module is
+    imported and again after; it replaces only its own handler.
     """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _HANDLER_NAME:
+            root.removeHandler(handler)
     handler = logging.StreamHandler(sys.stderr)
+    handler.set_name(_HANDLER_NAME)
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     if not verbose:
         handler.addFilter(_QuietLibraries())
         warnings.filterwarnings("ignore", message="Running within a PipelineSession")
-    logging.basicConfig(level=logging.INFO, handlers=[handler], force=True)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def write_atomically(path: Path, text: str) -> None:

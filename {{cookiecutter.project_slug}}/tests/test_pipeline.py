@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -511,6 +512,53 @@ def test_run_pipeline_upserts_tags_and_starts_the_pipeline() -> None:
         ]
         executions = sm.list_pipeline_executions(PipelineName=PIPELINE_NAME)
         assert len(executions["PipelineExecutionSummaries"]) == 1
+
+
+FAILING_PIPELINE_MODULE = """
+import json
+from botocore.exceptions import WaiterError
+
+
+class Execution:
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
+
+    def wait(self, delay, max_attempts):
+        raise WaiterError("PipelineExecutionComplete", "terminal failure state", {})
+
+    def list_steps(self):
+        return [{"StepName": "Train", "StepStatus": "Failed", "FailureReason": "AlgorithmError"}]
+
+
+class Pipeline:
+    name = "p"
+
+    def definition(self):
+        return json.dumps({"Steps": [{"Name": "Train"}]})
+
+    def upsert(self, role_arn, description, tags):
+        return {"PipelineArn": "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"}
+
+    def start(self):
+        return Execution()
+
+
+def get_pipeline(region, role=None):
+    return Pipeline()
+"""
+
+
+def test_run_pipeline_fails_the_build_when_the_execution_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed execution is exit code 1 with the failed step named, not a swallowed error."""
+    (tmp_path / "failing_pipeline.py").write_text(FAILING_PIPELINE_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    argv = ["--module-name", "failing_pipeline", "--role-arn", FAKE_ROLE_ARN]
+    with caplog.at_level(logging.INFO, logger="run-pipeline"):
+        assert run_pipeline.main(argv) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert any("did not succeed" in message for message in errors)
+    assert any("Train: Failed AlgorithmError" in message for message in errors)
 
 
 @pytest.mark.parametrize(
