@@ -242,7 +242,7 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
         checks=tuple(checks),
         evaluated_at=str(doc.get("evaluated_at") or ""),
         reports={
-            str(k): {str(a): str(b) for a, b in v.items()}
+            str(k): {str(a): str(b) for a, b in v.items() if b is not None}
             for k, v in reports.items()
             if isinstance(v, Mapping)
         },

@@ -604,3 +604,55 @@ def test_a_failed_card_write_still_leaves_the_page_and_fails_loudly(aws, tmp_pat
         after_decision(sm, s3, arn, checks, tmp_path / "out")
     page = (tmp_path / "out" / f"{GROUP}-1.html").read_text(encoding="utf-8")
     assert 'data-decision="Rejected"' in page and "Model card" not in page
+
+
+PIPELINE_POLICY = """
+version: 1
+id: pipeline
+rules:
+  - id: accuracy-floor
+    report: model_quality
+    metric: accuracy
+    min: {floor}
+  - id: treatment-equity
+    report: bias_post_training
+    metric: TE
+    abs_max: 0.8
+"""
+
+
+@pytest.mark.parametrize(
+    ("floor", "decision", "status"),
+    [(0.8, "Approved", "Approved"), (0.9, "Rejected", "PendingReview")],
+)
+def test_approval_pipeline_steps_leave_a_card_and_a_page(aws, tmp_path, floor, decision, status):
+    """Evaluate step -> Update step with --evidence-dir: decision, card and page agree."""
+    from clearance.steps import evaluate, update
+
+    sm, s3 = aws
+    arn, _ = register_package(sm, s3, "v1")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(PIPELINE_POLICY.format(floor=floor), encoding="utf-8")
+    out = tmp_path / "evaluate"
+    argv = ["--model-package-arn", arn, "--policy", str(policy), "--output-dir", str(out)]
+    assert evaluate.main([*argv, "--allowed-buckets", BUCKET]) == 0
+    evidence_dir = tmp_path / "evidence"
+    assert (
+        update.main(["--checks", str(out / "checks.json"), "--evidence-dir", str(evidence_dir)])
+        == 0
+    )
+
+    meta = sm.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"]
+    assert meta["clearance:decision"] == decision
+    desc, content = stored_card(sm, f"{GROUP}-1")
+    assert desc["ModelCardStatus"] == status
+    modelcard.validate_content(content)
+    custom = content["additional_information"]["custom_details"]
+    # The card names the same checks.json the registry metadata pins.
+    assert custom["checks_sha256"] == meta["clearance:checks-sha256"]
+    assert custom["clearance_decision"] == decision
+    # The Evaluate step pinned each report's digest; the card read and verified the same bytes.
+    observations = [e.get("evaluation_observation", "") for e in content["evaluation_details"][1:]]
+    assert observations and all("verified" in o for o in observations)
+    page = (evidence_dir / f"{GROUP}-1.html").read_text(encoding="utf-8")
+    assert f'data-decision="{decision}"' in page

@@ -461,3 +461,17 @@ def test_fuzzed_checks_json_renders_or_fails_with_one_error(doc):
         assert checks.checks and all(c.passed for c in checks.checks)
         assert 'data-passed="false"' not in page
     assert page.count('class="check ') == len(checks.checks)
+
+
+def test_the_clearance_command_carries_the_evidence_subcommands(decided, tmp_path, capsys):
+    """`clearance report|audit|reevaluate` are registered in the console script's parser."""
+    from clearance.cli import main as clearance_main
+
+    checks_path, _ = decided
+    out = tmp_path / "via-cli.html"
+    assert clearance_main(["report", "--checks", str(checks_path), "--out", str(out)]) == 0
+    assert capsys.readouterr().out.startswith(f"Rejected: wrote {out}")
+    assert out.is_file()
+    for command in ("audit", "reevaluate"):
+        assert clearance_main([command, "--help"]) == 0
+        assert "--model-package-group" in capsys.readouterr().out
