@@ -162,6 +162,8 @@ def _load_policy(args: argparse.Namespace, group: str | None) -> Policy:
             "Pass a policy YAML file (see policies/default.yaml)",
         )
     policy = load_policy(path)
+    for warning in policy.warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
     overrides = getattr(args, "overrides", None)
     if overrides is not None and not Path(overrides).is_dir():
         raise UsageError(

@@ -120,6 +120,15 @@ class Rule:
     # Extension: the model kinds the rule applies to (None: every package). See MODEL_KINDS.
     applies_to: tuple[str, ...] | None = None
 
+    def ignored_keys(self) -> tuple[str, ...]:
+        """Selection keys set on a rule whose report does not use them."""
+        keys = []
+        if self.report not in BIAS_KINDS:
+            keys += [k for k in ("facet", "facet_value") if getattr(self, k) is not None]
+        if self.report != "explainability" and self.label is not None:
+            keys.append("label")
+        return tuple(keys)
+
     def applies(self, model_kind: str | None) -> bool:
         """Unknown kind (None) means every rule applies: doubt never removes a check."""
         return self.applies_to is None or model_kind is None or model_kind in self.applies_to
@@ -186,6 +195,15 @@ class Policy:
     description: str | None = None
     overrides: Mapping[str, PolicyOverride] = field(default_factory=dict, compare=False, hash=False)
     source: str = "inline"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Keys that have no effect on their rule's report (accepted, ignored, worth a look)."""
+        out = []
+        for rule in self.rules:
+            for key in rule.ignored_keys():
+                out.append(f"{rule.id}.{key}: does not apply to {rule.report} reports; ignored")
+        return tuple(out)
 
     @property
     def sha256(self) -> str:
@@ -508,22 +526,9 @@ def _parse_rule(item: Any, index: int) -> Rule:
             )
         facet_value = str(facet_value)
     label_value = _optional_str(item, "label", rule=rid)
-    if report not in BIAS_KINDS:
-        for key, value in (("facet", facet), ("facet_value", facet_value)):
-            if value is not None:
-                raise PolicyError(
-                    key,
-                    f"only applies to bias reports, not {report}",
-                    f"Remove '{key}' or set report to bias_pre_training / bias_post_training",
-                    rule=rid,
-                )
-    if label_value is not None and report != "explainability":
-        raise PolicyError(
-            "label",
-            f"only applies to explainability reports, not {report}",
-            "Remove 'label' or set report to explainability",
-            rule=rid,
-        )
+    # The contract's own sample puts `label` on a bias rule while documenting it as
+    # "explainability only": keys that do not apply to the rule's report are accepted (the contract
+    # must load as written), ignored by selection, and reported by Policy.warnings.
 
     bounds: dict[str, float | None] = {}
     for key in BOUND_KEYS:
