@@ -21,6 +21,7 @@ from bake_support import (
     python_string_values,
     relative_files,
     run_ruff,
+    text_files,
 )
 
 # The exact files of each variant, "{module}" standing for module_name. A file added to or dropped
@@ -219,6 +220,25 @@ def test_answers_reach_the_python_constants(project: Path, answers: dict[str, An
         "training_instance_type",
     ):
         assert answers[key] in values, key
+
+
+# Answers the LLM variant does not use (docs/template.md says so).
+LLM_IGNORED = {"problem_type", "label_column", "positive_label", "facet_column", "facet_value"}
+
+
+def test_every_answer_reaches_the_baked_repo(project: Path, answers: dict[str, Any]) -> None:
+    """An answer that appears nowhere in the bake changes nothing: it should not be asked."""
+    text = "\n".join(content for _, content in text_files(project))
+    ignored = LLM_IGNORED if answers["model_type"] == "llm" else set()
+    unused = [
+        key
+        for key, value in answers.items()
+        if not key.startswith("_")
+        and isinstance(value, str)
+        and key not in ignored
+        and value not in text
+    ]
+    assert unused == []
 
 
 TABULAR_COMBINATIONS = [c for c in SUPPORTED_COMBINATIONS if c["model_type"] == "tabular"]
