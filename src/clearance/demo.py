@@ -105,12 +105,13 @@ def bake(template: Path, out_dir: Path, extra_context: Mapping[str, Any] | None 
     """Bake the team template with cookiecutter's Python API; returns the baked repo path.
 
     cookiecutter's replay and cache directories are pointed under ``out_dir`` so the demo writes
-    nothing to the home directory.
+    nothing to the home directory. A failed bake (the pre-gen hook prints its own ERROR line) is
+    one DemoError line.
     """
+    from cookiecutter.exceptions import CookiecutterException
     from cookiecutter.main import cookiecutter
 
-    if not (template / "cookiecutter.json").is_file():
-        raise DemoError(f"--template: {template} has no cookiecutter.json. Run from the repo root")
+    _require_template(template)
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
@@ -120,23 +121,40 @@ def bake(template: Path, out_dir: Path, extra_context: Mapping[str, Any] | None 
         f"replay_dir: {json.dumps(str(out_dir.parent / 'replay'))}\n",
         encoding="utf-8",
     )
-    baked = cookiecutter(
-        str(template),
-        no_input=True,
-        output_dir=str(out_dir),
-        config_file=str(config),
-        extra_context=dict(extra_context or {}),
-    )
+    try:
+        baked = cookiecutter(
+            str(template),
+            no_input=True,
+            output_dir=str(out_dir),
+            config_file=str(config),
+            extra_context=dict(extra_context or {}),
+        )
+    except CookiecutterException as exc:
+        raise DemoError(
+            f"bake: cookiecutter failed ({type(exc).__name__}: {exc}). "
+            "The template's own message is above"
+        ) from None
     return Path(baked)
 
 
-def baked_context(out_dir: Path, template: Path) -> dict[str, Any]:
-    """The answers the bake used (cookiecutter's replay file for this template)."""
-    replay = out_dir.parent / "replay" / f"{template.name}.json"
-    try:
-        return json.loads(replay.read_text(encoding="utf-8"))["cookiecutter"]
-    except (OSError, ValueError, KeyError) as exc:
-        raise DemoError(f"bake: cannot read the bake's answers from {replay} ({exc})") from None
+def _require_template(template: Path) -> None:
+    if not (template / "cookiecutter.json").is_file():
+        raise DemoError(f"--template: {template} has no cookiecutter.json. Run from the repo root")
+
+
+def template_answers(
+    template: Path, extra_context: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The answers a --no-input bake uses (derived names rendered), from cookiecutter's own API."""
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    _require_template(template)
+    context = generate_context(
+        context_file=str(template / "cookiecutter.json"),
+        extra_context=dict(extra_context or {}),
+    )
+    return dict(prompt_for_config(context, no_input=True))
 
 
 # -------------------------------------------------------------------------------------- build
@@ -253,7 +271,7 @@ def finish_definition_render(target: Path, proc: subprocess.Popen | None) -> str
 
 
 def secure_bucket(s3: Any, bucket: str, region: str) -> None:
-    """A bucket as the governance product creates them: encrypted, no public access, TLS only."""
+    """A bucket as the governance product creates them: encrypted, no public access."""
     kwargs: dict[str, Any] = {"Bucket": bucket}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
@@ -273,24 +291,9 @@ def secure_bucket(s3: Any, bucket: str, region: str) -> None:
             "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
         },
     )
-    s3.put_bucket_policy(
-        Bucket=bucket,
-        Policy=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Sid": "DenyInsecureTransport",
-                        "Effect": "Deny",
-                        "Principal": "*",
-                        "Action": "s3:*",
-                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                    }
-                ],
-            }
-        ),
-    )
+    # No TLS-only bucket policy here although the governance product sets one: moto's server
+    # evaluates bucket policies, the stand-in speaks plain http on loopback, and
+    # aws:SecureTransport=false then denies every request (403 Forbidden).
 
 
 def default_policy_path() -> Path:
@@ -634,6 +637,9 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory")
     parser.add_argument("--template", type=Path, default=REPO_ROOT, help="cookiecutter template")
+    parser.add_argument(
+        "--baked", type=Path, default=None, help="reuse this baked team repo (skips the bake)"
+    )
     parser.add_argument("--biased-bias", type=float, default=BIASED_BIAS)
     parser.add_argument("--policy", type=Path, default=None, help="default: the packaged policy")
     parser.add_argument("--json", action="store_true", help="print the decisions as JSON")
@@ -685,10 +691,17 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
         ),
     ]
 
+    template = args.template.resolve()
+    context = template_answers(template)
     with progress.step("Baking the default team project (cookiecutter)"):
-        baked = bake(args.template.resolve(), out / "bake")
-        context = baked_context(out / "bake", args.template.resolve())
-        progress.note(f"{baked}")
+        if args.baked is not None:
+            baked = args.baked.resolve()
+            if not (baked / "Makefile").is_file():
+                raise DemoError(f"--baked: {baked} has no Makefile. Pass a baked team repo")
+            progress.note(f"reusing {baked} (--baked)")
+        else:
+            baked = bake(template, out / "bake")
+            progress.note(f"{baked}")
 
     account = "123456789012"  # moto's default account
     render_kwargs = {

@@ -61,6 +61,8 @@ class LocalAWS:
 
         # Port 0 lets the kernel pick a free port at bind time: no probe-then-bind race with
         # other processes on a shared machine.
+        # werkzeug logs every request at INFO; the demo and bench print their own progress.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         server = ThreadedMotoServer(ip_address=LOOPBACK, port=0, verbose=False)
         server.start()
         self._server = server
