@@ -568,12 +568,18 @@ def fetch_evidence_reports(
     reports: dict[str, bytes | None | str] = {}
     sources: dict[str, str] = {}
     kinds = set(checks.reports) | set(package.metric_uris)
-    for kind in sorted(kinds):
+    seen: set[str] = set()
+    # Pinned kinds first: ModelQuality.Statistics serves model_quality and llm_evaluation, so one
+    # URI can appear under two kinds; it is read once, and parse_reports tells the kinds apart.
+    for kind in sorted(kinds, key=lambda k: (k not in checks.reports, k)):
         pinned = checks.reports.get(kind) or {}
         uri = pinned.get("s3_uri") or package.metric_uris.get(kind, ("", ""))[0]
         if not uri:
             reports[kind] = None
             continue
+        if uri in seen:
+            continue
+        seen.add(uri)
         try:
             data = _read_s3(s3, uri)
         except (ClientError, BotoCoreError, ValueError, OSError) as exc:

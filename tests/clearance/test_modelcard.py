@@ -656,3 +656,29 @@ def test_approval_pipeline_steps_leave_a_card_and_a_page(aws, tmp_path, floor, d
     assert observations and all("verified" in o for o in observations)
     page = (evidence_dir / f"{GROUP}-1.html").read_text(encoding="utf-8")
     assert f'data-decision="{decision}"' in page
+
+
+def test_llm_package_shows_its_evaluation_once(aws, tmp_path):
+    """The quality slot holding an LLM evaluation gives one LLM evaluation entry and no problem."""
+    sm, s3 = aws
+    llm = {
+        "version": "1.0",
+        "llm_evaluation": {
+            "memorization": {"edit_similarity_max": 0.12},
+            "bold": {"toxicity": 0.01},
+        },
+        "details": {},
+    }
+    arn, pinned = register_package(sm, s3, "v1", reports={"model_quality": llm})
+    pinned = {"llm_evaluation": pinned["model_quality"]}  # what the evaluator records for this slot
+    checks = write_checks(tmp_path, checks_doc(arn, "Approved", pinned))
+    result = after_decision(sm, s3, arn, checks, tmp_path)
+    _, content = stored_card(sm, result.card_name)
+    names = [e["name"] for e in content["evaluation_details"]]
+    assert names == ["Clearance policy checks", "LLM evaluation"]
+    (item,) = [e for e in content["evaluation_details"] if e["name"] == "LLM evaluation"]
+    assert "Not shown" not in item["evaluation_observation"]
+    groups = {g["name"]: g["metric_data"] for g in item["metric_groups"]}
+    assert groups["memorization"] == [
+        {"name": "edit_similarity_max", "type": "number", "value": 0.12}
+    ]
