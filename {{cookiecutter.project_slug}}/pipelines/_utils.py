@@ -208,13 +208,18 @@ def configure_logging(verbose: bool) -> None:
     root.setLevel(logging.INFO)
 
 
+def check_output_directory(path: Path) -> None:
+    """Fail before any work when the output file's directory is missing."""
+    if not Path(path).parent.is_dir():
+        raise UsageError(
+            "--file-name", f"directory {str(Path(path).parent)!r} does not exist", "Create it first"
+        )
+
+
 def write_atomically(path: Path, text: str) -> None:
     """Write the whole file or nothing: a failed write leaves no half-written definition."""
     path = Path(path)
-    if not path.parent.is_dir():
-        raise UsageError(
-            "--file-name", f"directory {str(path.parent)!r} does not exist", "Create it first"
-        )
+    check_output_directory(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

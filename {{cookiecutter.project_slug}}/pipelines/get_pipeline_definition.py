@@ -29,6 +29,7 @@ from pipelines._utils import (
     DEFAULT_REGION,
     UsageError,
     check_kwargs,
+    check_output_directory,
     configure_logging,
     import_pipeline_module,
     memoize_sdk_config_validation,
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kwargs = parse_kwargs(args.kwargs)
         parse_tags(args.tags)
+        if args.file_name is not None:
+            check_output_directory(args.file_name)
         if args.role_arn and "role" not in kwargs:
             kwargs["role"] = args.role_arn
         kwargs.setdefault("region", os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION)
