@@ -24,7 +24,7 @@ EVENT_SAMPLE = (
     / "eventbridge-model-package-state-change"
     / "event.json"
 )
-GROUP = "sagemaker-credit-risk-p-idy6c3e1fiqj-mpg"
+GROUP = "credit-risk-p-idy6c3e1fiqj"
 
 
 def _registration(status: str, group: str = GROUP, version: int = 1) -> dict[str, Any]:

@@ -419,7 +419,7 @@ def test_team_forwarding_rule_is_the_shared_pattern_narrowed_to_its_group(
     rule = templates["model-build-product.yaml"]["Resources"]["ForwardPendingPackagesRule"]
     pattern = json.loads(json.dumps(rule["Properties"]["EventPattern"]))
     group = pattern["detail"].pop("ModelPackageGroupName")
-    assert group == [{"Fn::Sub": "sagemaker-${SageMakerProjectName}-${SageMakerProjectId}-mpg"}]
+    assert group == [{"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}]
     assert pattern == _pattern_file()
 
 
