@@ -165,7 +165,9 @@ def test_dry_run_shows_flips_and_changes_nothing(registry, tmp_path, capsys, pol
     args = ["reevaluate", "--model-package-group", GROUP, "--policy", str(policy_path)]
     code = main([*args, "--dry-run", "--allowed-buckets", BUCKET, "--json"])
     assert code == 0
-    rows = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    rows = json.loads(captured.out)  # progress went to stderr, so stdout is pure JSON
+    assert "[6/6] evaluating" in captured.err
     assert [r["new_decision"] for r in rows] == [new] * 6
     assert [r["version"] for r in rows if r["flips"]] == flipped
     assert {r["action"] for r in rows} == {"dry-run"}
@@ -237,3 +239,13 @@ def test_reevaluate_refuses_to_run_blind(registry, tmp_path, capsys, monkeypatch
     assert main([*base, "--policy", str(policy_path), "--allowed-buckets", BUCKET]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ERROR: --policy: ")
+
+
+def test_unreachable_endpoint_is_one_error_line(capsys, monkeypatch):
+    """No registry to talk to: exit 1 and one line saying what to check, no traceback."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: refused at once
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert main(["audit", "--model-package-group", GROUP]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ERROR: AWS: ")
+    assert "AWS_ENDPOINT_URL" in err[0]
