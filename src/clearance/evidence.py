@@ -310,9 +310,15 @@ class Evidence:
     shap: list[ShapSet] = field(default_factory=list)
     sections: list[MetricSection] = field(default_factory=list)
     problems: dict[str, str] = field(default_factory=dict)  # kind -> why it is not shown
-    sources: dict[str, str] = field(
-        default_factory=dict
-    )  # kind -> where it came from (+ digest state)
+    # kind -> where it came from (and whether its digest was verified)
+    sources: dict[str, str] = field(default_factory=dict)
+    # The kind a document turned out to be, when its slot serves two (model_quality holding an LLM
+    # evaluation): its source is filed under what the document is.
+    actual_kind: dict[str, str] = field(default_factory=dict)
+
+    def add_sources(self, sources: Mapping[str, str]) -> None:
+        for kind, source in sources.items():
+            self.sources[self.actual_kind.get(kind, kind)] = source
 
 
 def _metric(name: str, raw: Any, description: str = "", error: Any = None) -> MetricValue:
@@ -443,6 +449,7 @@ def parse_reports(reports: Mapping[str, bytes | None | str]) -> Evidence:
             # evaluation.
             if kind in ("model_quality", "llm_evaluation") and "llm_evaluation" in doc:
                 evidence.sections.extend(_llm_sections(doc))
+                evidence.actual_kind[kind] = "llm_evaluation"
             elif kind == "model_quality":
                 evidence.sections.extend(_quality_sections(doc))
             elif kind == "llm_evaluation":
@@ -632,7 +639,7 @@ def after_decision(
     package = PackageInfo.from_describe(sm.describe_model_package(ModelPackageName=package_arn))
     reports, sources = fetch_evidence_reports(s3, checks, package)
     evidence = parse_reports(reports)
-    evidence.sources.update(sources)
+    evidence.add_sources(sources)
 
     content = modelcard.build_content(checks, evidence, package)
     html_path = Path(out_dir) / f"{modelcard.card_name_for(package)}.html"

@@ -133,7 +133,7 @@ def run_report(args: argparse.Namespace) -> int:
         if args.reports_dir:
             reports, sources = load_reports_dir(args.reports_dir)
             evidence = parse_reports(reports)
-            evidence.sources.update(sources)
+            evidence.add_sources(sources)
     except EvidenceError as exc:
         return _error(exc.field, exc.problem, exc.fix)
     write_report(out, checks, evidence)

@@ -539,7 +539,7 @@ def _evidence_for(sm, s3, arn, checks_path):
     package = PackageInfo.from_describe(sm.describe_model_package(ModelPackageName=arn))
     reports, sources = fetch_evidence_reports(s3, checks, package)
     evidence = parse_reports(reports)
-    evidence.sources.update(sources)
+    evidence.add_sources(sources)
     return evidence
 
 
@@ -658,7 +658,10 @@ def test_approval_pipeline_steps_leave_a_card_and_a_page(aws, tmp_path, floor, d
     assert f'data-decision="{decision}"' in page
 
 
-def test_llm_package_shows_its_evaluation_once(aws, tmp_path):
+@pytest.mark.parametrize(
+    "pinned_as", ["llm_evaluation", None], ids=["pinned", "from-model-metrics"]
+)
+def test_llm_package_shows_its_evaluation_once(aws, tmp_path, pinned_as):
     """The quality slot holding an LLM evaluation gives one LLM evaluation entry and no problem."""
     sm, s3 = aws
     llm = {
@@ -670,7 +673,8 @@ def test_llm_package_shows_its_evaluation_once(aws, tmp_path):
         "details": {},
     }
     arn, pinned = register_package(sm, s3, "v1", reports={"model_quality": llm})
-    pinned = {"llm_evaluation": pinned["model_quality"]}  # what the evaluator records for this slot
+    # What the evaluator records for this slot; without it the card reads ModelMetrics (unverified).
+    pinned = {pinned_as: pinned["model_quality"]} if pinned_as else None
     checks = write_checks(tmp_path, checks_doc(arn, "Approved", pinned))
     result = after_decision(sm, s3, arn, checks, tmp_path)
     _, content = stored_card(sm, result.card_name)
@@ -678,6 +682,7 @@ def test_llm_package_shows_its_evaluation_once(aws, tmp_path):
     assert names == ["Clearance policy checks", "LLM evaluation"]
     (item,) = [e for e in content["evaluation_details"] if e["name"] == "LLM evaluation"]
     assert "Not shown" not in item["evaluation_observation"]
+    assert ("verified" in item["evaluation_observation"]) == (pinned_as is not None)
     groups = {g["name"]: g["metric_data"] for g in item["metric_groups"]}
     assert groups["memorization"] == [
         {"name": "edit_similarity_max", "type": "number", "value": 0.12}

@@ -406,7 +406,7 @@ def test_unreadable_report_is_stated_on_the_page(tmp_path):
     (tmp_path / "explainability.json").write_bytes(report_bytes(REPORTS["explainability"]))
     reports, sources = load_reports_dir(tmp_path)
     evidence = parse_reports(reports)
-    evidence.sources.update(sources)
+    evidence.add_sources(sources)
     assert set(evidence.problems) == {"bias_post_training"}
     checks = parse_checks(
         {"model_package_arn": ARN, "policy": {}, "decision": "Rejected", "checks": []}
