@@ -7,6 +7,7 @@
                                                 <prefix>/seed/seed-code-<sha>.zip
                                                 <prefix>/policies/default.yaml
                                                 <prefix>/templates/<name>-<sha>.json
+                                                <prefix>/s3-templates/clearance-model-build.yaml
                                                 approval-pipeline.json (the definition, to review)
                                                 manifest.json (every file: S3 key, size, sha256)
 
@@ -288,6 +289,15 @@ def _dump(template: dict[str, Any], out: Path) -> Path:
     return out
 
 
+def _dump_yaml(template: dict[str, Any], out: Path) -> Path:
+    import yaml
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(template, sort_keys=False, width=100, allow_unicode=True)
+    out.write_text(text, encoding="utf-8")
+    return out
+
+
 def project_version() -> str:
     import tomllib
 
@@ -371,6 +381,12 @@ def _package_into(
         key = f"{opts.prefix}/templates/{name}-{product_digest[:12]}.json"
         files[key] = _dump(template, staging / key)
         keys[name] = key
+    # SageMaker Projects S3-templates route: the same product as YAML (long-form intrinsics, so a
+    # plain YAML reader such as Studio's parameter form reads it), under a stable name that the
+    # domain's template location lists. publish.py tags it sagemaker:studio-visibility=true.
+    s3_template_key = f"{opts.prefix}/s3-templates/clearance-model-build.yaml"
+    files[s3_template_key] = _dump_yaml(model_build, staging / s3_template_key)
+    keys["s3-template"] = s3_template_key
     version = f"{project_version()}+{product_digest[:8]}"
     portfolio = render_portfolio(sources["portfolio"], opts, keys, version)
     portfolio_key = f"{opts.prefix}/templates/portfolio-{product_digest[:12]}.json"

@@ -94,7 +94,8 @@ def _sha256(path: Path) -> str:
 
 def plan_uploads(bundle: Path, manifest: dict[str, Any]) -> tuple[Upload, ...]:
     """Every bundle file, verified against the manifest (a changed file means a stale bundle)."""
-    model_build_key = manifest["keys"]["model-build-product"]
+    # Studio lists a product only with this tag: the Service Catalog copy and the S3-templates copy.
+    visible = {manifest["keys"]["model-build-product"], manifest["keys"].get("s3-template")}
     uploads = []
     for key, entry in sorted(manifest["files"].items()):
         path = bundle / entry["path"]
@@ -104,7 +105,7 @@ def plan_uploads(bundle: Path, manifest: dict[str, Any]) -> tuple[Upload, ...]:
                 f"{entry['path']} is missing or differs from manifest.json",
                 "Re-run `make package`",
             )
-        tagging = STUDIO_VISIBILITY_TAG if key == model_build_key else None
+        tagging = STUDIO_VISIBILITY_TAG if key in visible else None
         uploads.append(Upload(key, path, entry["size"], entry["sha256"], tagging))
     return tuple(uploads)
 

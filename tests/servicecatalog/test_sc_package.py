@@ -113,12 +113,15 @@ def test_bundle_manifest_matches_the_files(bundle: Path) -> None:
     assert manifest["keys"]["approval"].endswith("/clearance.zip")
 
 
-@pytest.mark.parametrize("name", RENDERED)
+@pytest.mark.parametrize("name", [*RENDERED, "s3-template"])
 def test_rendered_templates_pass_cfn_lint(bundle: Path, name: str) -> None:
     """The templates as packaged (definition, pattern and defaults filled in) lint clean."""
-    result = subprocess.run(
-        [str(CFN_LINT), str(bundle / name)], capture_output=True, text=True, cwd=bundle
-    )
+    if name == "s3-template":
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        path = bundle / manifest["files"][manifest["keys"]["s3-template"]]["path"]
+    else:
+        path = bundle / name
+    result = subprocess.run([str(CFN_LINT), str(path)], capture_output=True, text=True, cwd=bundle)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
@@ -157,6 +160,8 @@ def test_rendered_model_build_and_portfolio_point_at_the_bundle(bundle: Path) ->
     portfolio = load_template(bundle / "portfolio.json")["Parameters"]
     assert portfolio["ModelBuildTemplateKey"]["Default"] == manifest["keys"]["model-build-product"]
     assert portfolio["ProductVersion"]["Default"] == manifest["version"]
+    s3_template = load_template(bundle / manifest["files"][manifest["keys"]["s3-template"]]["path"])
+    assert s3_template == load_template(bundle / "model-build-product.json")
 
 
 def test_seed_code_is_the_baked_repository(bundle: Path) -> None:

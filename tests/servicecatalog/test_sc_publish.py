@@ -66,8 +66,11 @@ def test_upload_puts_every_file_once_with_its_digest(
         head = s3.head_object(Bucket=BUCKET, Key=key)
         assert head["Metadata"]["sha256"] == entry["sha256"]
         assert head["ContentLength"] == entry["size"]
-    tags = s3.get_object_tagging(Bucket=BUCKET, Key=manifest["keys"]["model-build-product"])
-    assert {"Key": "sagemaker:studio-visibility", "Value": "true"} in tags["TagSet"]
+    for visible in ("model-build-product", "s3-template"):
+        tags = s3.get_object_tagging(Bucket=BUCKET, Key=manifest["keys"][visible])
+        assert {"Key": "sagemaker:studio-visibility", "Value": "true"} in tags["TagSet"]
+    hidden = s3.get_object_tagging(Bucket=BUCKET, Key=manifest["keys"]["governance-product"])
+    assert hidden["TagSet"] == []
     block = s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"]
     assert all(block.values())
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
