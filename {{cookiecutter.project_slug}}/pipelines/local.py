@@ -23,6 +23,7 @@ or interrupted run leaves the previous OUT as it was and nothing half-written.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import shutil
 import sys
@@ -147,7 +148,33 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Reports (bias={args.bias}) in {out / 'reports'}:")
     for path in REPORT_PATHS.values():
         print(f"  {out / path}")
+    print(f"Headline: {headline(out)}")
     return 0
+
+
+def headline(out: Path) -> str:
+    """A few numbers to eyeball: data and model bias of the facet, and model quality."""
+    parts = []
+    for kind, section, names in (
+        ("data_bias", "pre_training_bias_metrics", ("DPL",)),
+        ("model_bias", "post_training_bias_metrics", ("DPPL", "DI")),
+    ):
+        document = json.loads((out / REPORT_PATHS[kind]).read_text())
+        (group,) = document[section]["facets"][schema.FACET]
+        values = {m["name"]: m["value"] for m in group["metrics"]}
+        parts += [f"{name}={_number(values.get(name))}" for name in names]
+    quality = json.loads((out / REPORT_PATHS["model_quality"]).read_text())
+    if schema.PROBLEM_TYPE == schema.BINARY:
+        block = quality["binary_classification_metrics"]
+        parts += [f"{name}={_number(block[name]['value'])}" for name in ("auc", "accuracy")]
+    else:
+        block = quality["regression_metrics"]
+        parts += [f"{name}={_number(block[name]['value'])}" for name in ("r2", "rmse")]
+    return ", ".join(parts)
+
+
+def _number(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else str(value)
 
 
 if __name__ == "__main__":

@@ -408,6 +408,17 @@ def test_model_quality_standard_deviation_follows_model_monitor() -> None:
     assert stds == {"NaN"}
 
 
+def test_headline_quotes_the_reports(builds: dict[float, Path]) -> None:
+    """The summary line `make local` prints carries the reports' own DPL, DPPL and DI."""
+    build = builds[0.4]
+    pre = facet_metrics(load(build, "data_bias"), "pre_training_bias_metrics")
+    post = facet_metrics(load(build, "model_bias"), "post_training_bias_metrics")
+    line = local.headline(build)
+    assert f"DPL={pre['DPL']['value']:.3f}" in line
+    assert f"DPPL={post['DPPL']['value']:.3f}" in line
+    assert f"DI={post['DI']['value']:.3f}" in line
+
+
 # --- command line --------------------------------------------------------------------------------
 
 
