@@ -135,7 +135,8 @@ def _check_chart(check: CheckView) -> str:
         if v.value is None:
             parts.append(
                 f'<text class="nan" x="{LABEL_WIDTH + 4}" y="{y + 12}" '
-                f'style="fill:{FAIL_COLOUR}">'
+                # A white halo keeps the text readable over the band and the bound lines.
+                f'style="fill:{FAIL_COLOUR};paint-order:stroke;stroke:#fff;stroke-width:3px">'
                 f"not a finite number: {_e(v.raw)}</text>"
             )
             continue
