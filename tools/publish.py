@@ -72,6 +72,7 @@ class Plan:
     region: str
     uploads: tuple[Upload, ...]
     stacks: tuple[StackPlan, ...]
+    policy: Path | None = None
 
 
 # ---------------------------------------------------------------------------------------- plan
@@ -287,6 +288,40 @@ def publish(plan: Plan, create_bucket: bool, upload_only: bool) -> None:
         url = template_url(plan.bucket, plan.region, stack.template_key)
         status = deploy_stack(cf, stack.name, url, stack.parameters)
         print(f"{status:<9} stack {stack.name}")
+        if stack.kind == "governance" and plan.policy is not None:
+            uri, written = seed_policy(cf, s3, stack.name, plan.policy)
+            print(f"{'seeded' if written else 'kept':<9} policy {uri}")
+
+
+def seed_policy(cf: Any, s3: Any, stack_name: str, policy: Path) -> tuple[str, bool]:
+    """Put the packaged default policy at the stack's PolicyS3Uri unless a policy is there.
+
+    Never overwrites: once the governance team has edited the policy, re-publishing the bundle
+    must not roll it back (changing the policy is an explicit upload, see the runbook).
+    """
+    from botocore.exceptions import ClientError
+
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cf.describe_stacks(StackName=stack_name)["Stacks"][0].get("Outputs", [])
+    }
+    uri = outputs.get("PolicyS3Uri", "")
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket or not key:
+        raise PublishError(
+            "PolicyS3Uri",
+            f"stack {stack_name} has no usable PolicyS3Uri output ({uri!r})",
+            "Deploy the packaged governance template",
+            1,
+        )
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return uri, False
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey", "NotFound"}:
+            raise
+    s3.put_object(Bucket=bucket, Key=key, Body=policy.read_bytes())
+    return uri, True
 
 
 def print_plan(plan: Plan) -> None:
@@ -362,6 +397,7 @@ def build_plan(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
         bucket=manifest["bundle_bucket"],
         region=region,
         uploads=plan_uploads(bundle, manifest),
+        policy=bundle / manifest["files"][manifest["keys"]["policy"]]["path"],
         stacks=plan_stacks(
             bundle, manifest, kinds, args.stack_prefix, _parse_overrides(args.parameter)
         ),

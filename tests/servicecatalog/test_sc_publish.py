@@ -182,6 +182,11 @@ def _moto_supported_part(template: dict[str, Any]) -> dict[str, Any]:
 
     part = {k: v for k, v in template.items() if k not in {"Transform", "Outputs"}}
     part["Resources"] = {n: replace(b) for n, b in resources.items() if n not in dropped}
+    part["Outputs"] = {
+        name: output
+        for name, output in template.get("Outputs", {}).items()
+        if replace(output) == output  # only outputs that name no dropped resource
+    }
     return part
 
 
@@ -232,3 +237,14 @@ def test_governance_stack_builds_on_moto(
     assert rule_sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
     # moto's CloudFormation applies only BucketEncryption and Tags to a bucket (no versioning,
     # public access block or logging): the template tests assert those properties.
+
+    # The packaged default policy is seeded at PolicyS3Uri once, and never overwritten after.
+    policy = bundle / manifest["files"][manifest["keys"]["policy"]]["path"]
+    uri, written = publish.seed_policy(cf, s3, "clearance-governance", policy)
+    assert written and uri == f"s3://{governance}/policies/default.yaml"
+    stored = s3.get_object(Bucket=governance, Key="policies/default.yaml")["Body"].read()
+    assert stored == policy.read_bytes()
+    s3.put_object(Bucket=governance, Key="policies/default.yaml", Body=b"version: 1\nrules: []\n")
+    assert publish.seed_policy(cf, s3, "clearance-governance", policy) == (uri, False)
+    edited = s3.get_object(Bucket=governance, Key="policies/default.yaml")["Body"].read()
+    assert edited == b"version: 1\nrules: []\n"
