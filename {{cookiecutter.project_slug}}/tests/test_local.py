@@ -203,6 +203,20 @@ def test_preprocess_missing_column_fails_with_one_error_line(
     assert not out.exists()
 
 
+def test_preprocess_drops_rows_with_empty_cells_only(tmp_path: Path) -> None:
+    """An empty cell drops its row; text such as "NA" is a value, not a missing one."""
+    frame = sample_data.generate(200, 0.0, SEED)
+    frame.loc[3, "loan_amount"] = None
+    raw = tmp_path / "raw.csv"
+    frame.to_csv(raw, index=False)
+    assert preprocess.read_input(str(raw))["loan_amount"].isna().sum() == 1
+    assert len(preprocess.transform(preprocess.read_input(str(raw)))) == 199
+
+    text = tmp_path / "na.csv"
+    text.write_text("facet\nNA\nF\n")
+    assert preprocess.read_input(str(text))["facet"].tolist() == ["NA", "F"]
+
+
 def test_train_local_uses_schema_hyperparameters(tmp_path: Path) -> None:
     """The model has num_round trees, as the built-in algorithm would train with the same dict."""
     raw = tmp_path / "raw.csv"

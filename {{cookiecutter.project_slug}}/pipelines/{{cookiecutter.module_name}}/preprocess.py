@@ -16,7 +16,7 @@ convention; Clarify reads these files with headers=schema.HEADERS):
     OUTPUT_DIR/validation/validation.csv   15 %
     OUTPUT_DIR/test/test.csv               15 %
 
-Rows with a missing value in a used column are dropped (and counted in the log). A missing column,
+Rows with an empty cell in a used column are dropped (and counted in the log). A missing column,
 a non-numeric feature, a label outside the problem type's range or too few rows stop the step with
 one `ERROR: <field>: <problem>. <fix>` line and exit code 1, before anything is written.
 """
@@ -39,6 +39,10 @@ except ImportError:  # run as a script: SageMaker ships this folder, schema.py s
 
 logger = logging.getLogger(__name__)
 
+# Only an empty cell is missing: pandas' default would also read "NA", "null", "nan"... as missing,
+# and "NA" is a legitimate facet value (Namibia, "not applicable").
+CSV_OPTIONS: dict = {"keep_default_na": False, "na_values": [""]}
+
 SPLITS: dict[str, float] = {"train": 0.70, "validation": 0.15, "test": 0.15}
 # Fewer rows than this cannot give every split both label classes with any reliability.
 MIN_ROWS = 20
@@ -60,10 +64,10 @@ def read_input(input_data: str) -> pd.DataFrame:
         files = sorted(path.glob("*.csv"))
         if not files:
             raise PreprocessError("--input-data", f"no *.csv in {path}", "Point it at a CSV file")
-        return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        return pd.concat([pd.read_csv(f, **CSV_OPTIONS) for f in files], ignore_index=True)
     if not path.is_file():
         raise PreprocessError("--input-data", f"{path} does not exist", "Point it at a CSV file")
-    return pd.read_csv(path)
+    return pd.read_csv(path, **CSV_OPTIONS)
 
 
 def _read_s3(uri: str) -> pd.DataFrame:
@@ -73,7 +77,7 @@ def _read_s3(uri: str) -> pd.DataFrame:
     with tempfile.TemporaryDirectory() as tmp:
         local = Path(tmp) / "input.csv"
         boto3.resource("s3").Bucket(bucket).download_file(key, str(local))
-        return pd.read_csv(local)
+        return pd.read_csv(local, **CSV_OPTIONS)
 
 
 def encode_facet(raw: pd.Series) -> pd.Series:
