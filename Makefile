@@ -72,7 +72,7 @@ cfn-lint: venv ## cfn-lint every CloudFormation template
 	$(VENV)/bin/cfn-lint servicecatalog/**/*.yaml servicecatalog/*.yaml
 
 checkov: checkov-venv ## checkov on every CloudFormation template (offline)
-	$(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d servicecatalog
+	LOG_LEVEL=ERROR $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d servicecatalog
 
 test-fast: venv ## The fast tier: everything not marked slow
 	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
