@@ -314,6 +314,31 @@ def _offline_aws(region: str) -> Iterator[None]:
                 os.environ[key] = value
 
 
+@contextlib.contextmanager
+def _quiet_sdk() -> Iterator[None]:
+    """Silence the SDK's chatter during an offline render (config lookups at INFO, "No Wait, No
+    Logs" and "Popping out 'ProcessingJobName'" warnings): none of it is actionable here."""
+    import warnings
+
+    import sagemaker.mlops.workflow.pipeline  # noqa: F401 - creates the SDK's loggers first
+
+    loggers = [
+        logging.getLogger(name)
+        for name in list(logging.root.manager.loggerDict)
+        if name == "sagemaker" or name.startswith("sagemaker.")
+    ]
+    levels = [(lg, lg.level) for lg in loggers]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", module=r"sagemaker(\..*)?$")
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        try:
+            yield
+        finally:
+            for lg, level in levels:
+                lg.setLevel(level)
+
+
 def get_definition(
     region: str,
     role: str,
@@ -340,7 +365,7 @@ def render_definition(
     """The pipeline definition JSON string (what ``AWS::SageMaker::Pipeline`` takes), offline."""
     if "sagemaker_session" in kwargs:
         raise TypeError("render_definition creates its own offline session")
-    with _offline_aws(region):
+    with _offline_aws(region), _quiet_sdk():
         pipeline = get_approval_pipeline(
             region, role, default_bucket, pipeline_name=pipeline_name, **kwargs
         )

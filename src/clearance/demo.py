@@ -843,6 +843,21 @@ def _decision(sm: Any, build: Build, out: Path) -> dict[str, Any]:
         ]
     evidence_dir = out / build.label / "evidence"
     evidence = sorted(str(p) for p in evidence_dir.rglob("*") if p.is_file())
+    cards = []
+    # The evidence hook names each HTML report after the package's model card.
+    for html in sorted(evidence_dir.glob("*.html")):
+        try:
+            card = sm.describe_model_card(ModelCardName=html.stem)
+        except Exception:  # noqa: BLE001 - a report without a card is shown without one
+            continue
+        cards.append(
+            {
+                "name": card["ModelCardName"],
+                "arn": card.get("ModelCardArn"),
+                "status": card.get("ModelCardStatus"),
+                "version": card.get("ModelCardVersion"),
+            }
+        )
     return {
         "label": build.label,
         "bias": build.bias,
@@ -855,6 +870,7 @@ def _decision(sm: Any, build: Build, out: Path) -> dict[str, Any]:
         "checks_path": str(checks_path),
         "pipeline_execution_arn": build.execution_arn,
         "evidence": evidence,
+        "model_cards": cards,
     }
 
 
@@ -868,8 +884,13 @@ def _print_summary(decisions: list[dict], out: Path, progress: Progress, ok: boo
         )
         for check in d["failed_checks"]:
             print(f"      failed {check['id']}: {check['reason']}", file=stream)
+        for card in d["model_cards"]:
+            print(
+                f"      model card {card['name']} v{card['version']} ({card['status']})",
+                file=stream,
+            )
         for path in d["evidence"]:
-            print(f"      evidence: {path}", file=stream)
+            print(f"      report: {path}", file=stream)
     print(f"\n  decisions: {out / 'decisions.json'}", file=stream)
     print(f"  finished in {progress.elapsed:.1f} s", file=stream)
     if not ok:

@@ -365,3 +365,28 @@ def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, pol
         )  # fmt: skip
         assert updated.returncode == 0, updated.stderr
         assert status(sm, arn) == "Rejected"
+
+
+def test_group_override_beside_the_policy_applies(aws, policy_dir: Path, tmp_path: Path) -> None:
+    """overrides/<group>.yaml next to the policy (the PolicyS3Uri prefix layout) is resolved."""
+    sm, s3 = aws
+    arn = register(sm, s3, BIASED)
+    (policy_dir / "overrides").mkdir()
+    (policy_dir / "overrides" / f"{GROUP}.yaml").write_text(
+        "version: 3\n"
+        "rules:\n"
+        "  - id: disparate-impact\n"
+        "    report: bias_post_training\n"
+        "    metric: DI\n"
+        "    min: 0.3\n"
+        "remove_rules:\n"
+        "  - id: statistical-parity\n"
+        "    reason: this group's data is known to be skewed and is corrected downstream\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "checks"
+    assert run_evaluate(arn, policy_dir, out) == 0
+    checks = json.loads((out / "checks.json").read_text())
+    assert checks["decision"] == "Approved"
+    assert [c["id"] for c in checks["checks"]] == ["disparate-impact", "accuracy"]
+    assert GROUP in checks["policy"]["id"]

@@ -92,18 +92,18 @@ def allowed_buckets(raw: str) -> list[str]:
     return buckets
 
 
-def load_effective_policy(policy_path: Path, overrides_dir: Path | None, group: str | None) -> Any:
-    from clearance.policy import load_policy, resolve_policy
+def overrides_dir_for(policy_path: Path, overrides_dir: Path | None) -> Path | None:
+    """--overrides-dir, else an ``overrides/`` directory beside the policy file, else none."""
+    if overrides_dir is not None:
+        return overrides_dir
+    beside = policy_path.parent / "overrides"
+    return beside if beside.is_dir() else None
 
-    policy = load_policy(policy_path)
-    if overrides_dir is None and (policy_path.parent / "overrides").is_dir():
-        overrides_dir = policy_path.parent / "overrides"
-    return resolve_policy(policy, overrides_dir, group)
 
-
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int:
+    """The step; ``clients`` = (sagemaker, s3) to reuse, else created for the package's region."""
     from clearance import checks, registry
-    from clearance.policy import PolicyError
+    from clearance.policy import PolicyError, load_policy, resolve_policy
 
     arn = args.model_package_arn
     try:
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         path = policy_file(args.policy)
         buckets = allowed_buckets(args.allowed_buckets)
         # Validate the policy before any AWS call: an invalid policy decides nothing.
-        load_effective_policy(path, args.overrides_dir, None)
+        base_policy = load_policy(path)
+        overrides = overrides_dir_for(path, args.overrides_dir)
     except InputError as exc:
         error(str(exc))
         return EXIT_INVALID
@@ -119,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         error(f"policy {exc}")
         return EXIT_INVALID
 
-    sm, s3 = aws_clients(region)
+    sm, s3 = clients or aws_clients(region)
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
     except Exception as exc:  # noqa: BLE001 - one line, then fail the step: nothing to decide on
@@ -127,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     group = described.get("ModelPackageGroupName")
     try:
-        policy = load_effective_policy(path, args.overrides_dir, group)
+        policy = resolve_policy(base_policy, overrides, group)
     except PolicyError as exc:
         error(f"policy {exc}")
         return EXIT_INVALID
@@ -158,11 +159,11 @@ def _aws_reason(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:
     setup_logging()
     args = parse_args(argv)
     try:
-        return run(args)
+        return run(args, clients)
     except Exception as exc:  # noqa: BLE001 - the step fails with one line; nothing was written
         LOGGER.exception("evaluate failed")
         error(f"evaluate: {type(exc).__name__}: {exc}. See the log above")

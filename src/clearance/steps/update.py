@@ -18,6 +18,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from clearance import steps
 from clearance.steps import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InputError, error
@@ -40,7 +41,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int:
+    """The step; ``clients`` = (sagemaker, s3) to reuse, else created for the package's region."""
     from clearance import registry
     from clearance.checks import ChecksError, load_checks
 
@@ -54,10 +56,10 @@ def run(args: argparse.Namespace) -> int:
         error(f"--checks: model_package_arn in {args.checks}: {exc}")
         return EXIT_INVALID
 
-    sm, s3 = steps.aws_clients(region)
+    sm, s3 = clients or steps.aws_clients(region)
     result = registry.apply_decision(sm, decision)
-    LOGGER.info("%s: %s", decision.model_package_arn, result)
-    print(f"{decision.decision}: {decision.model_package_arn}: {_describe(result)}")
+    # registry logs the change itself; stdout gets the one line a person scans for.
+    print(_describe(result))
 
     if args.evidence_dir is not None:
         evidence = steps.after_decision(
@@ -75,11 +77,11 @@ def _describe(result: object) -> str:
     return str(result)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:
     steps.setup_logging()
     args = parse_args(argv)
     try:
-        return run(args)
+        return run(args, clients)
     except Exception as exc:  # noqa: BLE001 - the step fails with one line
         LOGGER.exception("update failed")
         error(f"update: {type(exc).__name__}: {exc}. See the log above")
