@@ -10,7 +10,9 @@ import hashlib
 import importlib
 import json
 import logging
+import os
 import shutil
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -432,11 +434,24 @@ def _error_lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
     return [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR: ")]
 
 
-def test_get_pipeline_definition_offline_writes_the_definition(tmp_path: Path) -> None:
-    """`get-pipeline-definition --offline` needs no AWS account and writes valid JSON."""
+def test_get_pipeline_definition_offline_writes_the_definition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`get-pipeline-definition --offline` needs no AWS account, opens no socket, writes JSON."""
+    connections: list[Any] = []
+
+    def refuse(self: socket.socket, address: Any) -> None:
+        connections.append(address)
+        raise OSError(f"offline test: connection to {address} refused")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setenv("AWS_PROFILE", "someones-real-profile")
     out = tmp_path / "definition.json"
     kwargs = json.dumps({"base_job_prefix": PREFIX, "sagemaker_project_name": PROJECT})
     assert get_pipeline_definition.main(["--offline", "--kwargs", kwargs, "-f", str(out)]) == 0
+    assert connections == []
+    assert os.environ["AWS_PROFILE"] == "someones-real-profile"  # restored afterwards
     definition = json.loads(out.read_text())
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == EXPECTED_STEPS
     preprocess = next(s for s in definition["Steps"] if s["Name"] == "Preprocess")
