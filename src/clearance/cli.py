@@ -95,7 +95,7 @@ def _fmt_bounds(bounds: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def render_table(decision: Decision, reason_width: int = 90) -> str:
+def render_table(decision: Decision, reason_width: int | None = None) -> str:
     """The human view: one row per check, then the verdict."""
     headers = ("CHECK", "RESULT", "VALUES", "BOUNDS", "REASON")
     rows = []
@@ -104,7 +104,7 @@ def render_table(decision: Decision, reason_width: int = 90) -> str:
         if len(check.values) > 4:
             values += f" (+{len(check.values) - 4})"
         reason = check.reason
-        if len(reason) > reason_width:
+        if reason_width is not None and len(reason) > reason_width:
             reason = reason[: reason_width - 3] + "..."
         rows.append(
             (
