@@ -65,8 +65,11 @@ LLM_FILES = [
     "pipelines/{module}/llm/metrics.py",
     "pipelines/{module}/llm/model.py",
     "pipelines/{module}/llm/report.py",
+    "pipelines/{module}/llm/requirements-nodeps.txt",
+    "pipelines/{module}/llm/requirements.txt",
     "pipelines/{module}/llm/runner.py",
     "pipelines/{module}/llm/scorers.py",
+    "pipelines/{module}/evaluate_llm.py",
 ]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
 
@@ -179,7 +182,7 @@ def test_buildspec_runs_the_pipeline_with_project_tags(
 def test_requirement_pins_match_the_template_repo(project: Path) -> None:
     """Every version the baked repo pins is the version the template repo pins (no drift)."""
     baked_pins: dict[str, str] = {}
-    for path in sorted(project.glob("requirements*.txt")):
+    for path in sorted(project.rglob("requirements*.txt")):
         baked_pins |= pins(path)
     root_pins = pins(REPO_ROOT / "requirements.txt") | pins(REPO_ROOT / "requirements-nodeps.txt")
     assert "sagemaker" in baked_pins and "xgboost-cpu" in baked_pins
