@@ -136,11 +136,14 @@ def test_ruff_format_check_passes(project: Path) -> None:
 
 
 def test_every_config_file_parses(project: Path) -> None:
-    """Every JSON, YAML and TOML file parses."""
+    """Every JSON, JSON Lines, YAML and TOML file parses."""
     parsed = []
     for path in sorted(project.rglob("*")):
         if path.suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".jsonl":
+            lines = path.read_text(encoding="utf-8").splitlines()
+            assert all(isinstance(json.loads(line), dict) for line in lines if line.strip()), path
         elif path.suffix in (".yml", ".yaml"):
             yaml.safe_load(path.read_text(encoding="utf-8"))
         elif path.suffix == ".toml":
