@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 from bake_support import (
+    PYTHON,
     REPO_ROOT,
     SUPPORTED_COMBINATIONS,
     TEMPLATE_DIR,
@@ -180,6 +182,25 @@ def test_buildspec_runs_the_pipeline_with_project_tags(
     assert len(run) == 1
     assert f"pipelines.{answers['module_name']}.pipeline" in run[0]
     assert "sagemaker:project-name" in run[0] and "sagemaker:project-id" in run[0]
+
+
+def test_makefile_local_target_runs_the_variant_build(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    """`make -n local` (a dry run parsed by make itself) calls this variant's local build."""
+    completed = subprocess.run(
+        ["make", "-s", "-n", "local", f"PYTHON={PYTHON}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    if answers["model_type"] == "llm":
+        expected = f"{PYTHON} -m pipelines.{answers['module_name']}.llm.runner"
+    else:
+        expected = f"{PYTHON} -m pipelines.local --bias 0.0 --output-dir build/local"
+    assert completed.stdout.startswith(expected), completed.stdout
 
 
 def test_requirement_pins_match_the_template_repo(project: Path) -> None:
