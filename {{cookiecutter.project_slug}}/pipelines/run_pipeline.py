@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import sys
+import time
 from typing import Any
 
 from pipelines._utils import (
@@ -41,6 +42,7 @@ logger = logging.getLogger("run-pipeline")
 # (default 60 min, up to 8 h) is the outer bound.
 WAIT_DELAY_SECONDS = 60
 WAIT_MAX_ATTEMPTS = 240
+TERMINAL_STATUSES = frozenset({"Succeeded", "Failed", "Stopped"})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,8 +88,6 @@ def run(
     verbose: bool = False,
 ) -> int:
     """Upsert the pipeline, start it and (optionally) wait; returns the exit code."""
-    from botocore.exceptions import WaiterError
-
     module = import_pipeline_module(module_name)
     configure_logging(verbose)  # after the import: importing the SDK reconfigures logging
     check_kwargs(module, kwargs)
@@ -108,22 +108,39 @@ def run(
     logger.info("started execution %s", execution.arn)
     if not wait:
         return 0
-    try:
-        execution.wait(delay=WAIT_DELAY_SECONDS, max_attempts=WAIT_MAX_ATTEMPTS)
-    except WaiterError as error:
-        # The execution failed, stopped or outlived the wait: say which step, fail the build.
-        logger.error("execution %s did not succeed: %s", execution.arn, error)
-        for step in execution.list_steps():
-            logger.error(
-                "  %s: %s %s",
-                step.get("StepName"),
-                step.get("StepStatus"),
-                step.get("FailureReason", ""),
-            )
-        return 1
-    status = execution.describe()["PipelineExecutionStatus"]
-    logger.info("execution %s: %s", execution.arn, status)
-    return 0
+    described = wait_for(execution)
+    status = described.get("PipelineExecutionStatus")
+    if status == "Succeeded":
+        logger.info("execution %s: %s", execution.arn, status)
+        return 0
+    # Failed, stopped or still running after the wait: say which step, fail the build.
+    reason = described.get("FailureReason", "")
+    logger.error("execution %s did not succeed: %s %s", execution.arn, status, reason)
+    for step in execution.list_steps():
+        logger.error(
+            "  %s: %s %s",
+            step.get("StepName"),
+            step.get("StepStatus"),
+            step.get("FailureReason", ""),
+        )
+    return 1
+
+
+def wait_for(
+    execution: Any, delay: float = WAIT_DELAY_SECONDS, max_attempts: int = WAIT_MAX_ATTEMPTS
+) -> dict[str, Any]:
+    """Poll until the execution ends; the last DescribePipelineExecution response.
+
+    Not the SDK's `execution.wait()`: its waiter knows only Succeeded and Failed, so a stopped
+    execution would keep a CodeBuild job polling until the attempts run out.
+    """
+    for attempt in range(max_attempts):
+        described = execution.describe()
+        if described.get("PipelineExecutionStatus") in TERMINAL_STATUSES:
+            return described
+        if attempt + 1 < max_attempts:
+            time.sleep(delay)
+    return described
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -531,14 +531,13 @@ def test_run_pipeline_upserts_tags_and_starts_the_pipeline() -> None:
 
 FAILING_PIPELINE_MODULE = """
 import json
-from botocore.exceptions import WaiterError
 
 
 class Execution:
     arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/e1"
 
-    def wait(self, delay, max_attempts):
-        raise WaiterError("PipelineExecutionComplete", "terminal failure state", {})
+    def describe(self):
+        return {"PipelineExecutionStatus": "STATUS", "FailureReason": "Step failure: Train"}
 
     def list_steps(self):
         return [{"StepName": "Train", "StepStatus": "Failed", "FailureReason": "AlgorithmError"}]
@@ -562,18 +561,50 @@ def get_pipeline(region, role=None):
 """
 
 
+@pytest.mark.parametrize("status", ["Failed", "Stopped"])
 def test_run_pipeline_fails_the_build_when_the_execution_fails(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    status: str,
 ) -> None:
-    """A failed execution is exit code 1 with the failed step named, not a swallowed error."""
-    (tmp_path / "failing_pipeline.py").write_text(FAILING_PIPELINE_MODULE)
+    """A failed or stopped execution is exit code 1 with the failed step named."""
+    module = f"failing_pipeline_{status.lower()}"
+    (tmp_path / f"{module}.py").write_text(FAILING_PIPELINE_MODULE.replace("STATUS", status))
     monkeypatch.syspath_prepend(str(tmp_path))
-    argv = ["--module-name", "failing_pipeline", "--role-arn", FAKE_ROLE_ARN]
+    argv = ["--module-name", module, "--role-arn", FAKE_ROLE_ARN]
     with caplog.at_level(logging.INFO, logger="run-pipeline"):
         assert run_pipeline.main(argv) == 1
     errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-    assert any("did not succeed" in message for message in errors)
+    assert any(f"did not succeed: {status} Step failure: Train" in m for m in errors)
     assert any("Train: Failed AlgorithmError" in message for message in errors)
+
+
+class PollingExecution:
+    """Reports the given statuses, one per DescribePipelineExecution call."""
+
+    def __init__(self, *statuses: str) -> None:
+        self.statuses = list(statuses)
+        self.calls = 0
+
+    def describe(self) -> dict[str, str]:
+        self.calls += 1
+        return {"PipelineExecutionStatus": self.statuses.pop(0)}
+
+
+def test_wait_for_polls_until_a_terminal_status() -> None:
+    execution = PollingExecution("Executing", "Executing", "Stopped", "Succeeded")
+    assert run_pipeline.wait_for(execution, delay=0, max_attempts=10) == {
+        "PipelineExecutionStatus": "Stopped"
+    }
+    assert execution.calls == 3
+
+
+def test_wait_for_gives_up_after_max_attempts() -> None:
+    execution = PollingExecution("Executing", "Executing", "Executing")
+    described = run_pipeline.wait_for(execution, delay=0, max_attempts=2)
+    assert described == {"PipelineExecutionStatus": "Executing"}
+    assert execution.calls == 2
 
 
 @pytest.mark.parametrize(
