@@ -1,69 +1,12 @@
-"""Shared loaders for the Service Catalog template tests.
-
-Templates are read with cfn-lint's decoder, which understands CloudFormation's short tags (`!Ref`,
-`!Sub`, ...) that plain `yaml.safe_load` rejects, and returns them as `{"Ref": ...}` mappings.
-"""
+"""Fixtures for the Service Catalog tests; helpers live in sc_helpers.py."""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cfnlint.decode import decode_str
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-TEMPLATE_DIR = REPO_ROOT / "servicecatalog"
-TEMPLATE_PATHS = sorted(TEMPLATE_DIR.glob("*.yaml"))
-PATTERN_FILE = REPO_ROOT / "src" / "clearance" / "patterns" / "model_package_pending.json"
-
-# tools/ is not a package on sys.path in the test run; the tests import package.py and publish.py.
-if str(REPO_ROOT / "tools") not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT / "tools"))
-
-
-def load_template(path: Path) -> dict[str, Any]:
-    """A template as plain dicts/lists; fails the test on a YAML or decode error."""
-    template, matches = decode_str(path.read_text(encoding="utf-8"))
-    assert not matches, f"{path.name}: cannot decode: {matches}"
-    assert isinstance(template, dict)
-    return json.loads(json.dumps(template))
-
-
-def expand_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Resources, with each `Fn::ForEach` body included once (loop variable left unresolved)."""
-    resources: dict[str, dict[str, Any]] = {}
-    for name, body in template.get("Resources", {}).items():
-        if name.startswith("Fn::ForEach::"):
-            _var, _collection, fragment = body
-            resources.update(fragment)
-        else:
-            resources[name] = body
-    return resources
-
-
-def walk(node: Any) -> Iterator[Any]:
-    """Every node of a decoded template, depth first."""
-    yield node
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from walk(value)
-
-
-def branches(node: Any) -> list[Any]:
-    """Both outcomes of an `Fn::If` (recursively); `AWS::NoValue` outcomes dropped."""
-    if isinstance(node, dict) and set(node) == {"Fn::If"}:
-        _cond, yes, no = node["Fn::If"]
-        return branches(yes) + branches(no)
-    if isinstance(node, dict) and node == {"Ref": "AWS::NoValue"}:
-        return []
-    return [node]
+from sc_helpers import BUNDLE_ARGS, TEMPLATE_PATHS, load_template
 
 
 @pytest.fixture(scope="session")
@@ -71,22 +14,6 @@ def templates() -> dict[str, dict[str, Any]]:
     """Every source template under servicecatalog/, by file name."""
     assert TEMPLATE_PATHS, "no templates under servicecatalog/"
     return {path.name: load_template(path) for path in TEMPLATE_PATHS}
-
-
-BUNDLE_ARGS = [
-    "--region",
-    "us-east-1",
-    "--bundle-bucket",
-    "clearance-bundle-test",
-    "--governance-account-id",
-    "111111111111",
-    "--team-account-ids",
-    "222222222222,333333333333",
-    "--studio-role-arns",
-    "arn:aws:iam::222222222222:role/service-role/AmazonSageMaker-ExecutionRole-Test",
-    "--answer",
-    "project_name=Credit Risk",
-]
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import PATTERN_FILE, REPO_ROOT, load_template
+from sc_helpers import PATTERN_FILE, REPO_ROOT, load_template
 
 from clearance.standin import LocalAWS
 

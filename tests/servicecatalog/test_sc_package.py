@@ -14,7 +14,7 @@ from typing import Any
 
 import package
 import pytest
-from conftest import BUNDLE_ARGS, PATTERN_FILE, load_template
+from sc_helpers import BUNDLE_ARGS, PATTERN_FILE, load_template
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 RENDERED = ("portfolio.json", "model-build-product.json", "governance-product.json")
@@ -220,6 +220,13 @@ def test_failed_render_leaves_nothing_behind(
     def refuse(region: str) -> str:
         raise package.PackageError("approval pipeline definition", "broken", "Fix it")
 
+    def tiny_seed(answers: dict[str, Any], zip_path: Path) -> Path:
+        # The bake is not under test here; keep this test independent of the template's state.
+        seed = tmp_path / "seed.txt"
+        seed.write_text("seed\n")
+        return package.write_deterministic_zip([("seed.txt", seed)], zip_path)
+
+    monkeypatch.setattr(package, "bake_seed_code", tiny_seed)
     monkeypatch.setattr(package, "render_approval_definition", refuse)
     assert package.main(["--out", str(out), *BUNDLE_ARGS]) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("ERROR")]

@@ -20,8 +20,8 @@ from typing import Any
 
 import publish
 import pytest
-from conftest import PATTERN_FILE, load_template
 from moto.cloudformation.parsing import get_model_map
+from sc_helpers import PATTERN_FILE, load_template
 
 from clearance.standin import LocalAWS
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import (
+from sc_helpers import (
     PATTERN_FILE,
     REPO_ROOT,
     TEMPLATE_DIR,
