@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -115,6 +116,13 @@ def run(output_dir: Path, rows: int = 2000, bias: float = 0.0, seed: int = 42, *
     return output_dir
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument is one `ERROR:` line (no usage dump), exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"ERROR: {message}. Run with --help for the options\n")
+
+
 def _check_args(args: argparse.Namespace) -> str | None:
     """The first bad argument as a one-line message, or None."""
     if not 0.0 <= args.bias <= 1.0:
@@ -125,7 +133,7 @@ def _check_args(args: argparse.Namespace) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run the model build locally (no AWS).")
+    parser = _Parser(description="Run the model build locally (no AWS).")
     parser.add_argument("--bias", type=float, default=0.0, help="0 fair ... 1 fully biased data")
     parser.add_argument("--output-dir", type=Path, default=Path("build/local"))
     parser.add_argument("--rows", type=int, default=2000, help="generated applications")
