@@ -99,14 +99,20 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     reports.write_json(quality, out / REPORT_PATHS["model_quality"])
 
 
-def run(output_dir: Path, rows: int = 2000, bias: float = 0.0, seed: int = 42, **kwargs) -> Path:
+def run(
+    output_dir: Path,
+    rows: int = 2000,
+    bias: float = 0.0,
+    seed: int = 42,
+    shap_rows: int = SHAP_EXPLAIN_ROWS,
+) -> Path:
     """Build into a scratch directory, then replace OUTPUT_DIR with it; returns OUTPUT_DIR."""
     output_dir = output_dir.resolve()
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}-", dir=output_dir.parent))
     logger.info("building in %s; it replaces %s when every step has succeeded", scratch, output_dir)
     try:
-        build(scratch, rows, bias, seed, **kwargs)
+        build(scratch, rows, bias, seed, shap_rows)
         if output_dir.exists():
             shutil.rmtree(output_dir)
         scratch.rename(output_dir)
