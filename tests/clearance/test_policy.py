@@ -418,3 +418,16 @@ def test_policy_is_frozen() -> None:
     assert isinstance(policy, Policy)
     with pytest.raises(AttributeError):
         policy.rules[0].max = 5  # type: ignore[misc]
+
+
+def test_docs_table_matches_the_default_policy() -> None:
+    """docs/approval.md lists every default rule with its report and metric, and nothing else."""
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "approval.md").read_text()
+    section = docs.split("### Default policy")[1].split("###")[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    documented = {row.split("|")[1].strip(" `"): row for row in rows}
+    policy = load_default_policy()
+    assert set(documented) == {rule.id for rule in policy.rules}
+    for rule in policy.rules:
+        cells = [cell.strip(" `") for cell in documented[rule.id].split("|")[1:-1]]
+        assert cells[1:3] == [rule.report, rule.metric], cells
