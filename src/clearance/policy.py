@@ -796,15 +796,14 @@ def resolve_policy(
     if overrides is None:
         override = default.overrides.get(model_package_group)
     elif isinstance(overrides, str | Path):
-        if not GROUP_NAME_PATTERN.match(model_package_group):
-            # Never build a path from a name that could climb out of the directory.
-            return default
         candidate = None
-        for suffix in (".yaml", ".yml"):
-            file = Path(overrides) / f"{model_package_group}{suffix}"
-            if file.is_file():
-                candidate = file
-                break
+        # Never build a path from a name that could climb out of the directory.
+        if GROUP_NAME_PATTERN.match(model_package_group):
+            for suffix in (".yaml", ".yml"):
+                file = Path(overrides) / f"{model_package_group}{suffix}"
+                if file.is_file():
+                    candidate = file
+                    break
         override = load_override(candidate) if candidate else None
     else:
         raw = overrides.get(model_package_group)
@@ -812,6 +811,9 @@ def resolve_policy(
             override = raw
         else:
             override = _build_override(dict(raw), group=model_package_group, source="mapping")
+    if override is None:
+        # A directory or mapping without this group still honours the policy's inline overrides.
+        override = default.overrides.get(model_package_group)
     if override is None:
         return default
 

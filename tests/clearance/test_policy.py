@@ -431,3 +431,17 @@ def test_docs_table_matches_the_default_policy() -> None:
     for rule in policy.rules:
         cells = [cell.strip(" `") for cell in documented[rule.id].split("|")[1:-1]]
         assert cells[1:3] == [rule.report, rule.metric], cells
+
+
+def test_inline_override_applies_when_the_directory_has_no_file_for_the_group(
+    tmp_path: Path,
+) -> None:
+    """Directory files win; a group only described inline still gets its inline override."""
+    text = CONTRACT + (
+        "overrides:\n  team-y:\n    version: 2\n    rules:\n"
+        "      - {id: auc-floor, report: model_quality, metric: auc, min: 0.9}\n"
+    )
+    policy = load_policy(text)
+    directory = _override_dir(tmp_path, "team-z", OVERRIDE.split("remove_rules:")[0])
+    assert resolve_policy(policy, directory, "team-y").version == "1+2"
+    assert resolve_policy(policy, directory, "team-z").version == "1+4"
