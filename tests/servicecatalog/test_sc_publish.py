@@ -248,3 +248,42 @@ def test_governance_stack_builds_on_moto(
     assert publish.seed_policy(cf, s3, "clearance-governance", policy) == (uri, False)
     edited = s3.get_object(Bucket=governance, Key="policies/default.yaml")["Body"].read()
     assert edited == b"version: 1\nrules: []\n"
+
+
+def test_model_build_stack_builds_on_moto(aws: LocalAWS, bundle: Path) -> None:
+    """The product as a team launches it (codeconnections): names derived from the project, the
+    CodeCommit-only resources absent, the artifact bucket encrypted with the project's key, and
+    the forwarding rule narrowed to the project's group."""
+    assert publish.main(["--bundle", str(bundle), "--upload-only", "--create-bucket"]) == 0
+    part = _moto_supported_part(load_template(bundle / "model-build-product.json"))
+    s3 = aws.client("s3")
+    s3.put_object(Bucket=BUCKET, Key="moto/model-build.json", Body=json.dumps(part).encode())
+    url = publish.template_url(BUCKET, "us-east-1", "moto/model-build.json")
+    params = {
+        "SageMakerProjectName": "Credit-Risk",
+        "SageMakerProjectId": "p-abcdefghijkl",
+        "FullRepositoryId": "acme/credit-risk",
+        "GovernanceEventBusArn": "arn:aws:events:us-east-1:111111111111:event-bus/default",
+    }
+    cf = aws.client("cloudformation")
+    assert publish.deploy_stack(cf, "project", url, params) == "CREATE_COMPLETE"
+
+    roles = {r["RoleName"] for r in aws.client("iam").list_roles()["Roles"]}
+    prefix = "sagemaker-Credit-Risk-p-abcdefghijkl"
+    assert roles == {f"{prefix}-{suffix}" for suffix in ("smexec", "build", "cpipe", "events")}
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]} - {BUCKET}
+    account = aws.client("sts").get_caller_identity()["Account"]
+    artifacts = f"sagemaker-p-abcdefghijkl-{account}-artifacts"
+    assert buckets == {artifacts, f"sagemaker-p-abcdefghijkl-{account}-logs"}
+    sse = s3.get_bucket_encryption(Bucket=artifacts)["ServerSideEncryptionConfiguration"]
+    key_arn = sse["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    resources = cf.list_stack_resources(StackName="project")["StackResourceSummaries"]
+    (key_id,) = [
+        r["PhysicalResourceId"] for r in resources if r["LogicalResourceId"] == "ArtifactKey"
+    ]
+    assert key_arn.endswith(key_id)  # the project's own key, not an AWS-managed one
+
+    (rule,) = aws.client("events").list_rules()["Rules"]
+    expected = json.loads(PATTERN_FILE.read_text())
+    expected["detail"]["ModelPackageGroupName"] = ["Credit-Risk-p-abcdefghijkl"]
+    assert json.loads(rule["EventPattern"]) == expected
