@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -460,7 +459,7 @@ def test_codebuild_sets_every_variable_the_buildspec_reads(templates: dict[str, 
     assert not missing, f"buildspec reads {sorted(missing)}; set them in BuildProject"
 
 
-def test_template_files_are_the_only_ones(tmp_path: Path) -> None:
+def test_template_files_are_the_only_ones() -> None:
     """servicecatalog/ holds the templates and their notes only (no stray rendered copies)."""
     names = {p.name for p in TEMPLATE_DIR.iterdir()}
     assert names <= set(TEMPLATE_NAMES) | {"README.md", "s3-templates.md"}, names
