@@ -16,8 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearance.checks import APPROVED, evaluate
+from clearance.checks import APPROVED, Decision, evaluate
 from clearance.policy import load_policy
+from clearance.reports import ReportError, parse_report, select_values
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fuzz/1"
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -212,6 +213,12 @@ def llm_oracle(doc: Any, rule: Any) -> bool:
     return _finite_in(value, rule.min, rule.max, rule.abs_max)
 
 
+def _no_internal_errors(decision: Decision) -> None:
+    """Failures must come from the report, not from the evaluator's last-resort catch-all."""
+    for check in decision.checks:
+        assert "could not be evaluated" not in check.reason, check.reason
+
+
 def _encode(doc: Any) -> bytes:
     # allow_nan: producers (Python's json) really write NaN/Infinity literals.
     return json.dumps(doc, allow_nan=True).encode()
@@ -235,6 +242,7 @@ def test_bias_post_training_never_approves_a_bad_value(doc: dict[str, Any]) -> N
     decision = evaluate(policy, {"bias_post_training": _encode(doc)}, ARN)
     expected = bias_oracle(doc, "post_training_bias_metrics", "DI", None, rule)
     assert (decision.decision == APPROVED) == expected, decision.to_json()
+    _no_internal_errors(decision)
 
 
 @SETTINGS
@@ -245,6 +253,7 @@ def test_bias_pre_training_with_facet_filter(doc: dict[str, Any]) -> None:
     decision = evaluate(policy, {"bias_pre_training": _encode(doc)}, ARN)
     expected = bias_oracle(doc, "pre_training_bias_metrics", "DPL", "gender", rule)
     assert (decision.decision == APPROVED) == expected, decision.to_json()
+    _no_internal_errors(decision)
 
 
 @SETTINGS
@@ -254,6 +263,7 @@ def test_explainability_never_approves_a_bad_value(doc: dict[str, Any]) -> None:
     policy, rule = _single("shap")
     decision = evaluate(policy, {"explainability": _encode(doc)}, ARN)
     assert (decision.decision == APPROVED) == shap_oracle(doc, rule), decision.to_json()
+    _no_internal_errors(decision)
 
 
 @SETTINGS
@@ -263,6 +273,7 @@ def test_model_quality_never_approves_a_bad_value(doc: dict[str, Any]) -> None:
     policy, rule = _single("auc")
     decision = evaluate(policy, {"model_quality": _encode(doc)}, ARN)
     assert (decision.decision == APPROVED) == quality_oracle(doc, rule), decision.to_json()
+    _no_internal_errors(decision)
 
 
 @SETTINGS
@@ -272,6 +283,7 @@ def test_llm_evaluation_never_approves_a_bad_value(doc: dict[str, Any]) -> None:
     policy, rule = _single("tox")
     decision = evaluate(policy, {"llm_evaluation": _encode(doc)}, ARN)
     assert (decision.decision == APPROVED) == llm_oracle(doc, rule), decision.to_json()
+    _no_internal_errors(decision)
 
 
 @SETTINGS
@@ -296,6 +308,29 @@ def test_llm_evaluation_never_approves_a_bad_value(doc: dict[str, Any]) -> None:
 def test_arbitrary_bytes_never_raise_and_never_approve(payloads: dict[str, bytes]) -> None:
     """Random bytes and random JSON: no exception, Rejected, strict-JSON checks.json."""
     decision = evaluate(POLICY, payloads, ARN)
+    _no_internal_errors(decision)
     assert decision.decision != APPROVED
     assert len(decision.checks) == len(POLICY.rules)
     json.loads(decision.to_bytes())
+
+
+@SETTINGS
+@given(
+    data=st.one_of(st.binary(max_size=128), JSON.map(_encode)),
+    kind=st.sampled_from(
+        [
+            "bias_pre_training",
+            "bias_post_training",
+            "explainability",
+            "model_quality",
+            "llm_evaluation",
+        ]
+    ),
+)
+def test_parsers_raise_only_report_errors(data: bytes, kind: str) -> None:
+    """parse_report and select_values either succeed or raise ReportError, nothing else."""
+    rule = next(r for r in POLICY.rules if r.report == kind)
+    try:
+        select_values(kind, parse_report(data), rule)
+    except ReportError as exc:
+        assert exc.reason
