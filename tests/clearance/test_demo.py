@@ -225,3 +225,34 @@ def test_demo_end_to_end_approves_the_fair_and_rejects_the_biased(tmp_path: Path
         assert (out / label / "event.json").is_file()
     decisions = json.loads((out / "decisions.json").read_text())
     assert [d["status"] for d in decisions] == ["Approved", "Rejected"]
+
+
+def test_llm_flag_delegates_to_the_llm_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """make demo-llm: --llm hands the remaining arguments to clearance.llm.demo.main."""
+    import types
+
+    calls: list[list[str]] = []
+    fake = types.ModuleType("clearance.llm.demo")
+    fake.main = lambda argv: calls.append(argv) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "clearance.llm.demo", fake)
+    assert demo.main(["--llm", "--model", "tiny"]) == 0
+    assert calls == [["--model", "tiny"]]
+
+
+def test_llm_flag_without_the_llm_flow_is_one_error_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without clearance.llm.demo the flag fails with the fix, not a traceback."""
+    import importlib
+
+    real = importlib.import_module
+
+    def missing(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "clearance.llm.demo":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(demo.importlib, "import_module", missing)
+    assert demo.main(["--llm"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: --llm: ") and err.count("\n") == 1

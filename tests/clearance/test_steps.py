@@ -390,3 +390,20 @@ def test_group_override_beside_the_policy_applies(aws, policy_dir: Path, tmp_pat
     assert checks["decision"] == "Approved"
     assert [c["id"] for c in checks["checks"]] == ["disparate-impact", "accuracy"]
     assert GROUP in checks["policy"]["id"]
+
+
+def test_evidence_hook_is_optional(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Without clearance.evidence the decision stands and the hook reports nothing."""
+    import importlib
+
+    from clearance import steps
+
+    real = importlib.import_module
+
+    def missing(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name == "clearance.evidence":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(steps.importlib, "import_module", missing)
+    assert steps.after_decision(None, None, "arn", tmp_path / "c.json", tmp_path) is None
