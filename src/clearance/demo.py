@@ -176,30 +176,53 @@ def start_build(baked: Path, build: Build, python: str) -> subprocess.Popen[byte
     LOGGER.info("running %s", " ".join(cmd))
     handle = build.log.open("wb")
     try:
-        return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT)
+        # Own process group: make's children (the Python build) can be stopped with it.
+        return subprocess.Popen(
+            cmd, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True
+        )
     finally:
         handle.close()
 
 
 def run_builds(baked: Path, builds: Sequence[Build], python: str) -> None:
     """Both builds at once (2 cores: they overlap their imports and I/O)."""
-    procs = [(b, start_build(baked, b, python)) for b in builds]
+    procs: list[tuple[Build, subprocess.Popen[bytes]]] = []
     failures = []
-    for build, proc in procs:
-        try:
-            code = proc.wait(timeout=BUILD_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            code = -1
-        if code != 0:
-            failures.append(f"{build.label} (exit {code}, log {build.log}): {_tail(build.log)}")
-            continue
-        missing = [f for *_, f, _ in REPORTS if not (build.reports_dir / f).is_file()]
-        if missing:
-            failures.append(f"{build.label}: make local wrote no {', '.join(missing)}")
+    try:
+        for b in builds:
+            procs.append((b, start_build(baked, b, python)))
+        for build, proc in procs:
+            try:
+                code = proc.wait(timeout=BUILD_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                code = -1
+            if code != 0:
+                failures.append(f"{build.label} (exit {code}, log {build.log}): {_tail(build.log)}")
+                continue
+            missing = [f for *_, f, _ in REPORTS if not (build.reports_dir / f).is_file()]
+            if missing:
+                failures.append(f"{build.label}: make local wrote no {', '.join(missing)}")
+    finally:
+        # Ctrl-C, a timeout or an error: no build keeps running behind the demo's back.
+        for _, proc in procs:
+            if proc.poll() is None:
+                _stop_group(proc)
     if failures:
         raise DemoError("local build failed: " + "; ".join(failures))
+
+
+def _stop_group(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a build started in its own session: make and the interpreter it runs."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def _tail(path: Path, lines: int = 1) -> str:
@@ -711,7 +734,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
         "pipeline_name": PIPELINE_NAME,
         "allowed_buckets": [GOVERNANCE_BUCKET, _team_bucket(context)],
     }
-    # Rendering needs the SageMaker SDK (seconds to import): start it now, collect it at step 4.
+    # Rendering needs the SageMaker SDK (seconds to import): start now, collect after the builds.
     render_target, render_proc = start_definition_render(out / "cache", **render_kwargs)
     try:
         with progress.step(
