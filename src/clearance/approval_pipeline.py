@@ -51,6 +51,8 @@ DEFAULT_PIPELINE_NAME = "clearance-approval"
 # Two tiny boto3 scripts: the smallest processing instance is plenty (seconds of CPU, a few MB).
 DEFAULT_INSTANCE_TYPE = "ml.t3.medium"
 SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+# How long a step keeps retrying a quota/capacity error before the execution fails (4 hours).
+RETRY_EXPIRE_AFTER_MINUTES = 240
 
 # Paths inside the processing container (SageMaker requires them under /opt/ml/processing/).
 CONTAINER_ROOT = PurePosixPath("/opt/ml/processing")
@@ -147,6 +149,12 @@ def get_approval_pipeline(
     from sagemaker.core.workflow.parameters import ParameterString
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow.pipeline import Pipeline
+    from sagemaker.mlops.workflow.retry import (
+        SageMakerJobExceptionTypeEnum,
+        SageMakerJobStepRetryPolicy,
+        StepExceptionTypeEnum,
+        StepRetryPolicy,
+    )
     from sagemaker.mlops.workflow.steps import ProcessingStep
 
     if sagemaker_session is None:
@@ -230,6 +238,30 @@ def get_approval_pipeline(
 
     code_input = s3_input("code", code_s3_uri, CODE_DIR)
 
+    # A burst of registrations starts many executions at once: past the account's processing-job
+    # quota, CreateProcessingJob fails with a resource-limit error, and without a retry policy the
+    # package would stay pending forever. Both steps are safe to repeat (Evaluate only reads;
+    # Update changes a package only while it is pending). A policy or checks error is an
+    # AlgorithmError, never retried: it needs a person.
+    retries = [
+        StepRetryPolicy(
+            exception_types=[StepExceptionTypeEnum.SERVICE_FAULT, StepExceptionTypeEnum.THROTTLING],
+            interval_seconds=10,
+            backoff_rate=2.0,
+            max_attempts=5,
+        ),
+        SageMakerJobStepRetryPolicy(
+            exception_types=[
+                SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+                SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+                SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+            ],
+            interval_seconds=60,
+            backoff_rate=1.5,
+            expire_after_mins=RETRY_EXPIRE_AFTER_MINUTES,
+        ),
+    ]
+
     evaluate_args = processor("clearance.steps.evaluate", EVALUATE_STEP).run(
         inputs=[code_input, s3_input("policy", policy_uri, POLICY_DIR)],
         outputs=[s3_output(CHECKS_OUTPUT, CHECKS_DIR)],
@@ -248,6 +280,7 @@ def get_approval_pipeline(
         name=EVALUATE_STEP,
         step_args=evaluate_args,
         description="Read the package's ModelMetrics reports and apply the policy -> checks.json",
+        retry_policies=retries,
     )
 
     checks_uri = evaluate.properties.ProcessingOutputConfig.Outputs[CHECKS_OUTPUT].S3Output.S3Uri
@@ -265,6 +298,7 @@ def get_approval_pipeline(
         name=UPDATE_STEP,
         step_args=update_args,
         description="Set Approved/Rejected with reasons in one update_model_package call",
+        retry_policies=retries,
     )
 
     return Pipeline(

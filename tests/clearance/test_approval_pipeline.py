@@ -186,3 +186,15 @@ def test_code_bundle_is_deterministic(tmp_path: Path) -> None:
     one = ap.build_code_bundle(tmp_path / "a" / "clearance.zip").read_bytes()
     two = ap.build_code_bundle(tmp_path / "b" / "clearance.zip").read_bytes()
     assert one == two
+
+
+def test_steps_retry_quota_and_capacity_errors(definition: dict) -> None:
+    """A burst past the processing-job quota is retried, not left pending forever."""
+    for step in definition["Steps"]:
+        policies = {tuple(p["ExceptionType"]): p for p in step["RetryPolicies"]}
+        job = policies[
+            ("SageMaker.RESOURCE_LIMIT", "SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR")
+        ]
+        assert job["ExpireAfterMin"] == ap.RETRY_EXPIRE_AFTER_MINUTES
+        assert policies[("Step.SERVICE_FAULT", "Step.THROTTLING")]["MaxAttempts"] == 5
+    assert "CacheConfig" not in json.dumps(definition)  # a decision is never served from cache
