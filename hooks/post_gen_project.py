@@ -29,11 +29,10 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
 # Paths are relative to the baked project; "{module}" is the module_name answer.
 MODULE_DIR = "pipelines/{module}"
 
-# Files only the LLM variant uses (helper LLM owns them): the evaluation package, the processing
-# entry point and the pipeline.
+# Files only the LLM variant uses (helper LLM owns them): the evaluation package (with its
+# processing entry point and datasets) and the pipeline.
 LLM_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/llm",
-    f"{MODULE_DIR}/evaluate_llm.py",
     f"{MODULE_DIR}/pipeline_llm.py",
 )
 
