@@ -1,10 +1,12 @@
 """Post-generation hook: remove the parts of the baked repo that the answers did not select.
 
-Runs in the baked project directory. Everything it does is in two tables:
+Runs in the baked project directory. What an answer changes is in two tables:
 
 - REMOVALS: (question, answer) -> paths to delete (files or whole directories);
 - RENAMES: (question, answer) -> (source, target) moves, for the one either/or file the variants
   share a name for: the LLM variant's pipeline_llm.py becomes pipeline.py.
+
+Then it deletes tool caches (CACHE_DIR_NAMES) that a developer's run left in the template tree.
 
 A rename replaces its target, so removals and renames give the same result in any order: that is
 why the tabular pipeline.py is not in the LLM removal list. A path listed in a table but missing
