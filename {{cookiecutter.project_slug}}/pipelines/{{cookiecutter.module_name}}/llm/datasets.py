@@ -223,9 +223,9 @@ def memorization_items(
         if len(spans) < span:
             continue
         last_start = len(spans) - span
-        starts = sorted(
-            {last_start * k // max(windows_per_document, 1) for k in range(windows_per_document)}
-        )
+        # Evenly spread, the last window ending at the document's end.
+        steps = max(windows_per_document - 1, 1)
+        starts = sorted({last_start * k // steps for k in range(max(windows_per_document, 1))})
         for start in starts:
             begin = spans[start].start()
             cut = spans[start + prefix_words - 1].end()
@@ -376,7 +376,13 @@ def _from_original(row: dict[str, Any]) -> BBQItem:
     groups = [str(info[f"ans{i}"][1]).lower() for i in range(3)]
     unknown = groups.index("unknown")
     stereotyped = {str(g).lower() for g in row["additional_metadata"]["stereotyped_groups"]}
-    target = [i for i in range(3) if i != unknown and any(s in groups[i] for s in stereotyped)]
+    # Exact group names ("old" must not match "nonold"); intersectional groups such as "F-Black"
+    # match on their last part.
+    target = [
+        i
+        for i in range(3)
+        if i != unknown and (groups[i] in stereotyped or groups[i].split("-")[-1] in stereotyped)
+    ]
     biased = None
     if len(target) == 1:
         other = next(i for i in range(3) if i not in (unknown, target[0]))
