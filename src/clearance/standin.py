@@ -3,8 +3,9 @@
 ``LocalAWS`` starts ``moto.server.ThreadedMotoServer`` on a free loopback port, points every boto3
 client created inside the block at it through ``AWS_ENDPOINT_URL`` (botocore honours the variable
 since 1.31), and puts the environment back and stops the server on exit, even when the block raises.
-Fake credentials are set for the block only when none are configured, so a developer's real profile
-is never used against the stand-in and never needed. Each block starts from an empty moto state.
+Inside the block the credentials are always fake (and any profile or session token is unset): if
+some code path ignored AWS_ENDPOINT_URL and reached real AWS, it would be refused there instead of
+acting on a real account. Each block starts from an empty moto state.
 """
 
 from __future__ import annotations
@@ -91,8 +92,7 @@ class LocalAWS:
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_DEFAULT_REGION": self.region,
         }
-        if not (os.environ.get("AWS_ACCESS_KEY_ID") and os.environ.get("AWS_SECRET_ACCESS_KEY")):
-            changes.update(_FAKE_CREDENTIALS)
+        changes.update(_FAKE_CREDENTIALS)
         for key in _CLEARED:
             changes[key] = None
         for key, value in changes.items():

@@ -36,10 +36,17 @@ def test_stand_in_stops_and_restores_environment(monkeypatch: pytest.MonkeyPatch
     """After the block: port closed, AWS_ENDPOINT_URL and credentials exactly as before."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://example.invalid")
     monkeypatch.setenv("AWS_PROFILE", "someone-real")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREALLOOKINGKEY00")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "real-looking-secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "real-looking-token")
     before = dict(os.environ)
     with LocalAWS() as aws:
         host, port = aws.endpoint_url.removeprefix("http://").split(":")
+        # Never a real identity inside the block, whatever the caller had configured.
         assert "AWS_PROFILE" not in os.environ
+        assert "AWS_SESSION_TOKEN" not in os.environ
+        assert os.environ["AWS_ACCESS_KEY_ID"] == "testing"
+        assert os.environ["AWS_SECRET_ACCESS_KEY"] == "testing"
         assert _port_open(host, int(port))
     assert dict(os.environ) == before
     assert not aws.running
