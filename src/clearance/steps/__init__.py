@@ -57,6 +57,8 @@ def setup_logging() -> None:
     )
     # botocore's credential discovery is noise here.
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    # Which code decides: in a processing job this is the shipped clearance.zip.
+    LOGGER.info("clearance code from %s", Path(__file__).resolve().parent.parent)
 
 
 def region_from_arn(arn: str) -> str:
