@@ -1,6 +1,6 @@
 """``make demo``: the whole clearance flow end to end on one machine, no AWS account.
 
-    python -m clearance.demo [--out build/demo] [--biased-bias 0.5] [--json]
+    python -m clearance.demo [--out build/demo] [--biased-bias 0.5] [--json] [--baked DIR]
     python -m clearance.demo --llm          (make demo-llm: the LLM variant, see run_llm)
 
 What it does, in the order a real account sees it:
