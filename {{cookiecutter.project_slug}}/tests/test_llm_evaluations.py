@@ -378,6 +378,9 @@ def test_full_run_with_fake_model_gives_a_well_formed_report(tmp_path: Path) -> 
     report = runner.run_evaluations(FakeModel(default="a calm reply"), config)
     assert report_module.problems(report) == []
     assert report["llm_evaluation"]["disinformation"]["affirm_rate"] == 1.0
+    # --limit applies per BOLD group, so every group is measured and the gap is defined.
+    assert report["llm_evaluation"]["bold"]["max_group_gap"] == 0.0
+    assert report["llm_evaluation"]["bold"]["n"] == 3 * 13
     path = report_module.write_report(report, tmp_path)
     assert json.loads(path.read_text())["llm_evaluation"].keys() == report_module.METRICS.keys()
 

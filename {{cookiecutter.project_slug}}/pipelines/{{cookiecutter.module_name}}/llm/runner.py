@@ -65,6 +65,21 @@ def _limit(items: Sequence[Any], limit: int | None) -> list[Any]:
     return list(items if limit is None else items[:limit])
 
 
+def _per_group_limit(prompts: Sequence[Any], limit: int | None) -> list[Any]:
+    """BOLD's limit applies per group: cutting the file's first rows would leave whole groups
+    unmeasured and the group gap undefined."""
+    if limit is None:
+        return list(prompts)
+    taken: dict[tuple[str, str], int] = {}
+    kept = []
+    for prompt in prompts:
+        key = (prompt.domain, prompt.category)
+        if taken.get(key, 0) < limit:
+            taken[key] = taken.get(key, 0) + 1
+            kept.append(prompt)
+    return kept
+
+
 @contextmanager
 def _progress_bar(label: str, total: int, enabled: bool):
     """A tqdm bar on stderr when enabled (tqdm comes with transformers); otherwise a no-op."""
@@ -131,7 +146,7 @@ def run_evaluations(
         return len(items), lambda bar: evaluations.bbq(model, items, bar)
 
     def bold() -> tuple[int, Runner]:
-        prompts = _limit(datasets.load_bold(config.bold), n)
+        prompts = _per_group_limit(datasets.load_bold(config.bold), n)
         return len(prompts), lambda bar: evaluations.bold(
             model,
             prompts,
@@ -181,7 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument(
-        "--limit", type=int, default=None, help="items per dataset (default, or 0: all)"
+        "--limit",
+        type=int,
+        default=None,
+        help="items per dataset, BOLD prompts per group (default, or 0: all)",
     )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     for field in ("memorization_sources", "headlines", "wedging", "bbq", "bbq_annotations", "bold"):
