@@ -50,7 +50,9 @@ PARAM_POLICY_S3_URI = "PolicyS3Uri"
 DEFAULT_PIPELINE_NAME = "clearance-approval"
 # Two tiny boto3 scripts: the smallest processing instance is plenty (seconds of CPU, a few MB).
 DEFAULT_INSTANCE_TYPE = "ml.t3.medium"
-SKLEARN_FRAMEWORK_VERSION = "1.2-1"
+# The clearance package needs Python >= 3.11 (datetime.UTC, PEP 604 isinstance checks). The
+# scikit-learn image 1.2-1 runs Python 3.9 and 1.4-2 Python 3.10; 1.9-0 (AL2023) runs Python 3.12.
+SKLEARN_FRAMEWORK_VERSION = "1.9-0"
 # How long a step keeps retrying a quota/capacity error before the execution fails (4 hours).
 RETRY_EXPIRE_AFTER_MINUTES = 240
 

@@ -129,6 +129,8 @@ def test_no_hard_coded_region() -> None:
     default = ap.get_definition("eu-central-1", ROLE, BUCKET)
     image = _step(default, "Evaluate")["Arguments"]["AppSpecification"]["ImageUri"]
     assert image.split(".")[3] == "eu-central-1"
+    # The Python 3.12 scikit-learn image: older tags run Python 3.9/3.10, too old for clearance.
+    assert image.endswith("/sagemaker-scikit-learn:1.9-0-cpu-py3")
     assert "us-east-1" not in json.dumps(default)
 
 
