@@ -32,10 +32,12 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
 MODULE_DIR = "pipelines/{module}"
 
 # Files only the LLM variant uses (helper LLM owns them): the evaluation package (with its
-# processing entry point and datasets) and the pipeline.
+# processing entry point and datasets), the pipeline and their tests.
 LLM_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/llm",
     f"{MODULE_DIR}/pipeline_llm.py",
+    "tests/test_llm_evaluations.py",
+    "tests/test_llm_pipeline.py",
 )
 
 # Files only the tabular variant uses: the local build, the sample data, the step scripts and their

@@ -72,6 +72,8 @@ LLM_FILES = [
     "pipelines/{module}/llm/requirements.txt",
     "pipelines/{module}/llm/runner.py",
     "pipelines/{module}/llm/scorers.py",
+    "tests/test_llm_evaluations.py",
+    "tests/test_llm_pipeline.py",
 ]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
 
