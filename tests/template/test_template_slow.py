@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +16,13 @@ pytestmark = pytest.mark.slow
 
 # Baked afresh (not shared with the fast tier): running tests and builds writes caches and build/
 # into the repo, which the exact-file-list tests must never see.
-SLOW_COMBINATIONS: list[dict[str, Any]] = [
+TABULAR_DEFAULTS: list[dict[str, Any]] = [
     {"model_type": "tabular", "problem_type": "binary_classification"},
     {"model_type": "tabular", "problem_type": "regression"},
 ]
+# The LLM bake's own tests take under a minute (their one slow test loads the embedded model), so
+# they run here; its `make local` (the full evaluation) is left to the LLM flow's own slow test.
+LLM_DEFAULT: dict[str, Any] = {"model_type": "llm"}
 
 REPORTS = {
     "data_bias/analysis.json": "pre_training_bias_metrics",
@@ -43,26 +47,36 @@ def run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.fixture(scope="module", params=SLOW_COMBINATIONS, ids=combination_id)
-def fresh_bake(request: pytest.FixtureRequest, cookies_session: Any) -> tuple[Path, dict[str, Any]]:
-    """A bake of its own for the slow checks."""
-    result = cookies_session.bake(extra_context=request.param, template=str(TEMPLATE_ROOT))
-    if result.exception is not None:
-        pytest.fail(f"bake failed: {result.exception!r}")
-    return Path(result.project_path), dict(result.context)
+@pytest.fixture(scope="module")
+def fresh_bake(cookies_session: Any) -> Callable[[dict[str, Any]], tuple[Path, dict[str, Any]]]:
+    """Bake a combination for the slow checks, once per module."""
+    bakes: dict[str, tuple[Path, dict[str, Any]]] = {}
+
+    def bake(answers: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
+        key = combination_id(answers)
+        if key not in bakes:
+            result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
+            if result.exception is not None:
+                pytest.fail(f"bake failed: {result.exception!r}")
+            bakes[key] = (Path(result.project_path), dict(result.context))
+        return bakes[key]
+
+    return bake
 
 
-def test_baked_repo_tests_pass(fresh_bake: tuple[Path, dict[str, Any]]) -> None:
-    """`pytest` inside the baked repo passes (its pipeline-definition and local-run tests)."""
-    project, _ = fresh_bake
+@pytest.mark.parametrize("answers", [*TABULAR_DEFAULTS, LLM_DEFAULT], ids=combination_id)
+def test_baked_repo_tests_pass(fresh_bake: Callable, answers: dict[str, Any]) -> None:
+    """`pytest` inside the baked repo passes, its own slow tests included."""
+    project, _ = fresh_bake(answers)
     completed = run([str(PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider"], project)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     assert " passed" in completed.stdout
 
 
-def test_make_local_writes_the_four_reports(fresh_bake: tuple[Path, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("answers", TABULAR_DEFAULTS, ids=combination_id)
+def test_make_local_writes_the_four_reports(fresh_bake: Callable, answers: dict[str, Any]) -> None:
     """`make local` writes Clarify and Model Monitor shaped reports under build/local/reports."""
-    project, answers = fresh_bake
+    project, answers = fresh_bake(answers)
     completed = run(["make", "-C", str(project), "local", f"PYTHON={PYTHON}"], project)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-4000:]
     reports = project / "build" / "local" / "reports"
