@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,18 @@ def expected_rows(cookiecutter_json: dict[str, Any]) -> list[str]:
     return rows
 
 
+def load_hook(name: str) -> Any:
+    """A hook module, unrendered (it is valid Python)."""
+    spec = importlib.util.spec_from_file_location(
+        f"{name}_for_docs", REPO_ROOT / "hooks" / f"{name}.py"
+    )
+    if spec is None or spec.loader is None:
+        raise ImportError(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def documented_rows() -> list[str]:
     """The rows of the options table in docs/template.md (header and rule excluded)."""
     lines = DOC.read_text(encoding="utf-8").splitlines()
@@ -76,3 +89,13 @@ def test_constraints_list_every_unsupported_combination() -> None:
     text = DOC.read_text(encoding="utf-8")
     section = text.split("## Constraints", 1)[1].split("\n## ", 1)[0]
     assert "`model_type: llm` with `problem_type: regression`" in section
+
+
+def test_variants_section_lists_every_removed_path() -> None:
+    """Each path the post-gen hook removes is named in the Variants section."""
+    post_gen = load_hook("post_gen_project")
+    section = DOC.read_text(encoding="utf-8").split("## Variants", 1)[1].split("\n## ", 1)[0]
+    for paths in post_gen.REMOVALS.values():
+        for path in paths:
+            shown = path.format(module="<module>")
+            assert f"`{shown}`" in section or f"`{shown}/`" in section, shown
