@@ -449,7 +449,9 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m clearance.bench", description=__doc__.split(
+    from clearance.steps import ArgumentParser
+
+    parser = ArgumentParser(prog="python -m clearance.bench", description=__doc__.split(
         "\n")[0])  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--latency-packages", type=int, default=200)

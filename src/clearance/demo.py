@@ -654,7 +654,9 @@ def run_llm(argv: Sequence[str]) -> int:
 
 
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
-    parser = argparse.ArgumentParser(
+    from clearance.steps import ArgumentParser
+
+    parser = ArgumentParser(
         prog="python -m clearance.demo",
         description="End-to-end clearance demo on a local AWS stand-in (no AWS account).",
     )

@@ -407,3 +407,20 @@ def test_evidence_hook_is_optional(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
     monkeypatch.setattr(steps.importlib, "import_module", missing)
     assert steps.after_decision(None, None, "arn", tmp_path / "c.json", tmp_path) is None
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [(evaluate, ["--policy", "p.yaml"]), (update, []), (update, ["--checks"])],
+    ids=["evaluate-missing-arn", "update-missing-checks", "update-checks-without-value"],
+)
+def test_bad_arguments_are_one_error_line(
+    module: Any, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """argparse's usage dump is replaced by the house format: one ERROR line, exit 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        module.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: arguments: ") and err.count("\n") == 1
+    assert "--help" in err

@@ -15,13 +15,14 @@ failure, 2 invalid input (policy, arguments, checks.json).
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import logging
 import os
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 LOGGER = logging.getLogger(__name__)
 
@@ -43,6 +44,13 @@ class InputError(Exception):
         super().__init__(f"{field}: {problem}. {fix}")
 
 
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with the house error format: one ``ERROR:`` line naming the fix, exit 2."""
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        self.exit(2, f"ERROR: arguments: {message}. See {self.prog} --help\n")
+
+
 def error(message: str) -> None:
     """The one error line a person reads (stderr)."""
     print(f"ERROR: {message}", file=sys.stderr, flush=True)
@@ -57,7 +65,10 @@ def setup_logging() -> None:
     )
     # botocore's credential discovery is noise here.
     logging.getLogger("botocore").setLevel(logging.WARNING)
-    # Which code decides: in a processing job this is the shipped clearance.zip.
+
+
+def log_code_location() -> None:
+    """Which code decides: in a processing job, the shipped clearance.zip."""
     LOGGER.info("clearance code from %s", Path(__file__).resolve().parent.parent)
 
 

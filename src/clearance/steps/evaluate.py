@@ -28,9 +28,11 @@ from clearance.steps import (
     EXIT_FAILED,
     EXIT_INVALID,
     EXIT_OK,
+    ArgumentParser,
     InputError,
     aws_clients,
     error,
+    log_code_location,
     region_from_arn,
     setup_logging,
 )
@@ -45,7 +47,7 @@ BUCKET_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789.-*")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m clearance.steps.evaluate",
         description="Apply the approval policy to one model package and write checks.json.",
     )
@@ -120,6 +122,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         error(f"policy {exc}")
         return EXIT_INVALID
 
+    log_code_location()
     sm, s3 = clients or aws_clients(region)
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
@@ -160,8 +163,8 @@ def _aws_reason(exc: Exception) -> str:
 
 
 def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:
-    setup_logging()
     args = parse_args(argv)
+    setup_logging()
     try:
         return run(args, clients)
     except Exception as exc:  # noqa: BLE001 - the step fails with one line; nothing was written

@@ -21,13 +21,20 @@ from pathlib import Path
 from typing import Any
 
 from clearance import steps
-from clearance.steps import EXIT_FAILED, EXIT_INVALID, EXIT_OK, InputError, error
+from clearance.steps import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    ArgumentParser,
+    InputError,
+    error,
+)
 
 LOGGER = logging.getLogger("clearance.steps.update")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
+    parser = ArgumentParser(
         prog="python -m clearance.steps.update",
         description="Record the Evaluate step's decision in the model registry.",
     )
@@ -56,6 +63,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         error(f"--checks: model_package_arn in {args.checks}: {exc}")
         return EXIT_INVALID
 
+    steps.log_code_location()
     sm, s3 = clients or steps.aws_clients(region)
     result = registry.apply_decision(sm, decision)
     # registry logs the change itself; stdout gets the one line a person scans for.
@@ -78,8 +86,8 @@ def _describe(result: object) -> str:
 
 
 def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:
-    steps.setup_logging()
     args = parse_args(argv)
+    steps.setup_logging()
     try:
         return run(args, clients)
     except Exception as exc:  # noqa: BLE001 - the step fails with one line
