@@ -256,3 +256,44 @@ def test_llm_flag_without_the_llm_flow_is_one_error_line(
     assert demo.main(["--llm"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ERROR: --llm: ") and err.count("\n") == 1
+
+
+def test_default_policy_decides_the_observed_demo_reports() -> None:
+    """The values the demo's builds produce: fair passes every default rule, biased fails some.
+
+    Guards the demo's promise (one Approved, one Rejected) against a policy or report change
+    without running the builds.
+    """
+    from clearance import bench
+    from clearance.checks import evaluate
+
+    policy = bench.default_policy()
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/1"
+    fair = evaluate(policy, bench.realistic_reports("fair"), arn)
+    biased = evaluate(policy, bench.realistic_reports("biased"), arn)
+    assert fair.decision == "Approved", [c.reason for c in fair.failed_checks]
+    assert biased.decision == "Rejected"
+    assert {c.id for c in biased.failed_checks} >= {"disparate-impact", "data-positive-rate-gap"}
+
+
+@pytest.mark.slow
+def test_bench_counts_every_decision_with_small_numbers(capsys: pytest.CaptureFixture[str]) -> None:
+    """make bench's machinery end to end with tiny counts: nothing lost, every decision expected."""
+    from clearance import bench
+
+    code = bench.main(
+        ["--latency-packages", "4", "--burst-packages", "6", "--seconds", "0.2", "--json"]
+    )
+    assert code == 0
+    results = json.loads(capsys.readouterr().out)
+    assert results["latency"]["statuses"] == {"Approved": 2, "Rejected": 2}
+    assert results["latency"]["unexpected_decisions"] == 0
+    burst = results["burst"]
+    assert (burst["approved"], burst["rejected"], burst["pending_left"], burst["lost"]) == (
+        3,
+        3,
+        0,
+        0,
+    )
+    assert burst["executions_started"] == 6
+    assert results["throughput"]["report_sets_per_second"] > 0
