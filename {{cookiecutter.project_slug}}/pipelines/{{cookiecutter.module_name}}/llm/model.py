@@ -132,18 +132,29 @@ class TransformersModel:
             if not cont_ids:
                 raise ValueError(f"continuation {continuation!r} has no tokens")
             rows.append((context_ids + cont_ids, len(cont_ids)))
+        # Left padding aligns every row's end, so only the last few positions need logits: the
+        # vocabulary projection (49k x 576 for SmolLM2) is most of a small model's compute.
         width = max(len(ids) for ids, _ in rows)
+        keep = max(n for _, n in rows) + 1
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids, _ in rows])
-        attention = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids, _ in rows])
+        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids, _ in rows])
+        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids, _ in rows])
+        positions = (attention.cumsum(-1) - 1).clamp(min=0)
         with torch.inference_mode():
-            logits = self.model(input_ids=input_ids, attention_mask=attention).logits
-        logprobs = torch.log_softmax(logits.float(), dim=-1)
+            logits = self.model(
+                input_ids=input_ids,
+                attention_mask=attention,
+                position_ids=positions,
+                logits_to_keep=keep,
+            ).logits
+        logprobs = torch.log_softmax(logits.float(), dim=-1)  # [rows, keep, vocab]
         scores = []
         for row, (ids, n_cont) in enumerate(rows):
-            positions = range(len(ids) - n_cont, len(ids))
-            # The token at position p is predicted by the logits at p - 1.
-            scores.append(float(sum(logprobs[row, p - 1, ids[p]] for p in positions)))
+            # Token ids[-n_cont + j] is predicted by the logits one position earlier; logits[:, -1]
+            # is the prediction after the last token, which nothing needs.
+            targets = torch.tensor(ids[-n_cont:])
+            picked = logprobs[row, keep - 1 - n_cont : keep - 1].gather(-1, targets[:, None])
+            scores.append(float(picked.sum()))
         return scores
 
 
