@@ -321,33 +321,47 @@ _OFFLINE_ENV = {
 }
 
 
+_TELEMETRY_OPT_OUT = """\
+SchemaVersion: "1.0"
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
 @contextlib.contextmanager
 def _offline_aws(region: str) -> Iterator[None]:
     """moto's in-process mock plus the environment the SDK needs, restored afterwards."""
+    import tempfile
+
     from moto import mock_aws
 
-    repo_config = _PACKAGE_DIR.parent.parent / "tests" / "sagemaker-config.yaml"
     changes = dict(_OFFLINE_ENV)
     changes["AWS_DEFAULT_REGION"] = region
-    if "SAGEMAKER_USER_CONFIG_OVERRIDE" not in os.environ and repo_config.is_file():
-        # Telemetry opt-out: the SDK otherwise tries to send usage data.
-        changes["SAGEMAKER_USER_CONFIG_OVERRIDE"] = str(repo_config)
     saved = {key: os.environ.get(key) for key in [*changes, "AWS_ENDPOINT_URL", "AWS_PROFILE"]}
-    os.environ.update(changes)
-    # The mock intercepts requests in process; an endpoint URL or profile would bypass or break it.
-    os.environ.pop("AWS_ENDPOINT_URL", None)
-    os.environ.pop("AWS_PROFILE", None)
-    try:
-        # Started BEFORE any boto3 or Pipeline session exists: sessions created earlier keep real
-        # credentials and endpoints.
-        with mock_aws():
-            yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    saved["SAGEMAKER_USER_CONFIG_OVERRIDE"] = os.environ.get("SAGEMAKER_USER_CONFIG_OVERRIDE")
+    with tempfile.TemporaryDirectory(prefix="clearance-render-") as tmp:
+        if not saved["SAGEMAKER_USER_CONFIG_OVERRIDE"]:
+            # Telemetry opt-out: the SDK otherwise sends usage data over the network.
+            config = Path(tmp) / "sagemaker-config.yaml"
+            config.write_text(_TELEMETRY_OPT_OUT, encoding="utf-8")
+            changes["SAGEMAKER_USER_CONFIG_OVERRIDE"] = str(config)
+        os.environ.update(changes)
+        # The mock intercepts requests in process; an endpoint URL or profile would bypass it.
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        os.environ.pop("AWS_PROFILE", None)
+        try:
+            # Started BEFORE any boto3 or Pipeline session exists: sessions created earlier keep
+            # real credentials and endpoints.
+            with mock_aws():
+                yield
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
 
 @contextlib.contextmanager

@@ -155,9 +155,12 @@ def test_role_without_arn_shape_is_rejected_before_any_call() -> None:
         ap.render_definition("us-east-1", "MyRole", BUCKET)
 
 
-def test_render_restores_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The offline mock does not leave its settings behind."""
+@pytest.mark.parametrize("has_sdk_config", [True, False], ids=["sdk-config", "no-sdk-config"])
+def test_render_restores_environment(monkeypatch: pytest.MonkeyPatch, has_sdk_config: bool) -> None:
+    """The offline mock (and its telemetry opt-out file) leaves nothing behind."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    if not has_sdk_config:
+        monkeypatch.delenv("SAGEMAKER_USER_CONFIG_OVERRIDE", raising=False)
     before = dict(os.environ)
     ap.render_definition("eu-west-1", ROLE, BUCKET)
     assert dict(os.environ) == before
