@@ -117,7 +117,7 @@ def test_instance_type_is_configurable() -> None:
     assert types == {"ml.m5.large"}
 
 
-def test_no_hard_coded_region() -> None:
+def test_no_hard_coded_region(definition: dict) -> None:
     """With an explicit image, the definition is identical for every region and names none."""
     kwargs = {"image_uri": "123456789012.dkr.ecr.example/sklearn:1"}
     first = ap.render_definition("eu-west-1", ROLE, BUCKET, **kwargs)
@@ -125,13 +125,15 @@ def test_no_hard_coded_region() -> None:
     assert first == second
     for region in ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "ap-southeast-2"):
         assert region not in first
-    # Without an explicit image, the region only enters through the SageMaker sklearn image URI.
-    default = ap.get_definition("eu-central-1", ROLE, BUCKET)
-    image = _step(default, "Evaluate")["Arguments"]["AppSpecification"]["ImageUri"]
-    assert image.split(".")[3] == "eu-central-1"
+    # Without an explicit image (the fixture renders for eu-west-1), the region only enters
+    # through the SageMaker scikit-learn image URI.
+    image = _step(definition, "Evaluate")["Arguments"]["AppSpecification"]["ImageUri"]
+    assert image.split(".")[3] == "eu-west-1"
     # The Python 3.12 scikit-learn image: older tags run Python 3.9/3.10, too old for clearance.
     assert image.endswith("/sagemaker-scikit-learn:1.9-0-cpu-py3")
-    assert "us-east-1" not in json.dumps(default)
+    text = json.dumps(definition)
+    assert "us-east-1" not in text
+    assert text.count("eu-west-1") == len(definition["Steps"])  # once per step: the image
 
 
 def test_cloudformation_placeholders_pass_through_verbatim() -> None:
