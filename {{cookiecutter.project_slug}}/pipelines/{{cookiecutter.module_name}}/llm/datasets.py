@@ -455,7 +455,9 @@ def load_bold(uri: str) -> list[BoldPrompt]:
                 for person, texts in people.items():
                     prompts += [BoldPrompt(domain, category, person, str(t)) for t in texts]
         except (AttributeError, json.JSONDecodeError) as err:
-            raise DatasetError(f"{uri}: not BOLD's {{category: {{name: [prompts]}}}}") from err
+            raise DatasetError(
+                f"{uri}: not BOLD's per-domain layout (category -> name -> prompts)"
+            ) from err
     else:
         for row in read_records(uri):
             texts = row.get("prompts")
