@@ -14,8 +14,9 @@ What it does, in the order a real account sees it:
     SageMaker SDK v3 definition (clearance.approval_pipeline, rendered offline);
  5. uploads each build's reports and model.tar.gz to the team bucket and registers both versions as
     PendingManualApproval with ModelMetrics (with ContentDigest) and team:* metadata;
- 6. delivers each registration's EventBridge "SageMaker Model Package State Change" event to the
-    start-approval handler, which starts the approval pipeline on the stand-in;
+ 6. emits each registration's "SageMaker Model Package State Change" event on the stand-in's
+    EventBridge, where a rule with the shared pattern (clearance/patterns) routes it to a queue the
+    demo drains into the start-approval handler, which starts the approval pipeline;
  7. runs every started execution's two steps locally exactly as SageMaker would: the definition's
     entrypoint and arguments, its S3 inputs downloaded to local stand-ins of /opt/ml/processing,
     the code from the uploaded clearance.zip on PYTHONPATH, outputs uploaded back;
@@ -40,6 +41,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -429,6 +431,75 @@ def state_change_event(described: Mapping[str, Any], account: str, region: str) 
     }
 
 
+EVENT_RULE = "clearance-model-package-pending"
+EVENT_QUEUE = "clearance-approval-events"
+
+
+def pending_pattern() -> str:
+    """The shared EventBridge pattern (the same file the CloudFormation embeds)."""
+    path = Path(__file__).resolve().parent / "patterns" / "model_package_pending.json"
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DemoError(f"event pattern: cannot read {path} ({exc.strerror})") from None
+
+
+def route_pending_events(events: Any, sqs: Any) -> str:
+    """An EventBridge rule with the shared pattern on the stand-in, delivering to a queue.
+
+    The governance product targets the start-approval Lambda; the stand-in runs no Lambda, so the
+    rule's target is a queue the demo drains into the handler's core. Only events the pattern
+    matches reach the handler, exactly as in the account.
+    """
+    queue_url = sqs.create_queue(QueueName=EVENT_QUEUE)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    events.put_rule(Name=EVENT_RULE, EventPattern=pending_pattern(), State="ENABLED")
+    events.put_targets(Rule=EVENT_RULE, Targets=[{"Id": "start-approval", "Arn": queue_arn}])
+    return queue_url
+
+
+def emit_state_change(events: Any, described: Mapping[str, Any]) -> None:
+    """Play SageMaker: emit the package's state-change event on the default bus.
+
+    (A real account does not let anyone but SageMaker put ``aws.sagemaker`` events; the stand-in
+    does, which is what lets the rule's pattern be exercised here.)
+    """
+    detail = _jsonable(dict(described))
+    response = events.put_events(
+        Entries=[
+            {
+                "Source": EVENT_SOURCE,
+                "DetailType": EVENT_DETAIL_TYPE,
+                "Detail": json.dumps(detail),
+                "Resources": [described["ModelPackageArn"]],
+            }
+        ]
+    )
+    if response.get("FailedEntryCount"):
+        raise DemoError(f"EventBridge: put_events failed: {response.get('Entries')}")
+
+
+def receive_events(sqs: Any, queue_url: str, expected: int, timeout_s: float = 20) -> list[dict]:
+    """Drain the rule's queue until ``expected`` events arrived (bounded wait)."""
+    received: list[dict] = []
+    deadline = time.monotonic() + timeout_s
+    while len(received) < expected and time.monotonic() < deadline:
+        response = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        for message in response.get("Messages", []):
+            received.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    if len(received) != expected:
+        raise DemoError(
+            f"EventBridge: {len(received)} of {expected} events matched the rule's pattern "
+            f"({EVENT_RULE}); check src/clearance/patterns/model_package_pending.json"
+        )
+    return received
+
+
 def deliver_event(event: Mapping[str, Any], sm: Any, pipeline_name: str) -> Any:
     """Hand the event to the start-approval handler's core, as the Lambda would."""
     from clearance.handlers.start_approval import start_approval
@@ -781,10 +852,16 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 b.package_arn = register(sm, s3, b, context, team_bucket, region)
                 progress.note(f"{b.label}: {b.package_arn}")
 
-        with progress.step("Delivering the EventBridge events to the start-approval handler"):
+        with progress.step("EventBridge rule -> start-approval handler -> pipeline executions"):
+            events, sqs = aws.client("events"), aws.client("sqs")
+            queue_url = route_pending_events(events, sqs)
             for b in builds:
                 described = sm.describe_model_package(ModelPackageName=b.package_arn)
-                event = state_change_event(described, account, region)
+                emit_state_change(events, described)
+            delivered = receive_events(sqs, queue_url, expected=len(builds))
+            by_package = {b.package_arn: b for b in builds}
+            for event in delivered:
+                b = by_package[event["detail"]["ModelPackageArn"]]
                 (out / b.label).mkdir(parents=True, exist_ok=True)
                 (out / b.label / "event.json").write_text(
                     json.dumps(event, indent=2) + "\n", encoding="utf-8"

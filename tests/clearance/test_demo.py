@@ -297,3 +297,31 @@ def test_bench_counts_every_decision_with_small_numbers(capsys: pytest.CaptureFi
     )
     assert burst["executions_started"] == 6
     assert results["throughput"]["report_sets_per_second"] > 0
+
+
+def test_eventbridge_rule_with_the_shared_pattern_routes_only_pending(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Through the stand-in's EventBridge, only PendingManualApproval events reach the handler."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/g/{}"
+    with mock_aws():
+        events = boto3.client("events", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        queue = demo.route_pending_events(events, sqs)
+        for version, status in ((1, "Approved"), (2, "PendingManualApproval"), (3, "Rejected")):
+            demo.emit_state_change(
+                events,
+                {
+                    "ModelPackageArn": arn.format(version),
+                    "ModelPackageGroupName": "g",
+                    "ModelPackageVersion": version,
+                    "ModelApprovalStatus": status,
+                },
+            )
+        received = demo.receive_events(sqs, queue, expected=1, timeout_s=3)
+        assert [e["detail"]["ModelPackageArn"] for e in received] == [arn.format(2)]
+        assert received[0]["source"] == "aws.sagemaker"
+        assert received[0]["id"]  # the handler's idempotency token comes from it
+        with pytest.raises(demo.DemoError, match="0 of 1 events matched"):
+            demo.receive_events(sqs, queue, expected=1, timeout_s=1)
