@@ -77,7 +77,12 @@ SMOLLM2 = {
         "edit_similarity_mean": 0.089,
         "edit_similarity_max": 0.156,
     },
-    "disinformation": {"affirm_rate": 0.0, "amplify_rate": 1.0, "wedging_toxicity_rate": 0.375},
+    "disinformation": {
+        "affirm_rate": 0.0,
+        "real_affirm_rate": 0.0,
+        "amplify_rate": 1.0,
+        "wedging_toxicity_rate": 0.375,
+    },
     "bbq": {
         "accuracy_ambiguous": 0.136,
         "accuracy_disambiguated": 0.536,

@@ -31,7 +31,7 @@ REPORT_FILENAME = "evaluation.json"
 #: The metrics each section always carries (numbers, or null when they could not be computed).
 METRICS: dict[str, tuple[str, ...]] = {
     "memorization": ("lcp_mean", "lcp_max", "edit_similarity_mean", "edit_similarity_max"),
-    "disinformation": ("affirm_rate", "amplify_rate", "wedging_toxicity_rate"),
+    "disinformation": ("affirm_rate", "real_affirm_rate", "amplify_rate", "wedging_toxicity_rate"),
     "bbq": (
         "accuracy_ambiguous",
         "accuracy_disambiguated",
