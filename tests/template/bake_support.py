@@ -95,11 +95,17 @@ UNSUPPORTED_COMBINATIONS: list[tuple[dict[str, Any], str, str]] = [
 ]
 
 
+MAX_ID_VALUE = 24
+
+
 def value_id(value: Any) -> str:
-    """Option values as they read in an id (booleans as JSON)."""
+    """Option values as they read in an id: booleans as JSON, long values shortened."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    if len(text) > MAX_ID_VALUE:
+        return f"{text[:8]}...({len(text)}-chars)"
+    return text
 
 
 def combination_id(combination: Mapping[str, Any]) -> str:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
-from bake_support import TEMPLATE_ROOT, combination_id
+from bake_support import TEMPLATE_ROOT
 
 
 @pytest.fixture(scope="session")
@@ -15,7 +16,7 @@ def bake_once(cookies_session: Any) -> Callable[[Mapping[str, Any]], Any]:
     results: dict[str, Any] = {}
 
     def bake(answers: Mapping[str, Any]) -> Any:
-        key = combination_id(answers)
+        key = json.dumps(answers, sort_keys=True)
         if key not in results:
             results[key] = cookies_session.bake(
                 extra_context=dict(answers), template=str(TEMPLATE_ROOT)

@@ -53,7 +53,7 @@ def fresh_bake(cookies_session: Any) -> Callable[[dict[str, Any]], tuple[Path, d
     bakes: dict[str, tuple[Path, dict[str, Any]]] = {}
 
     def bake(answers: dict[str, Any]) -> tuple[Path, dict[str, Any]]:
-        key = combination_id(answers)
+        key = json.dumps(answers, sort_keys=True)
         if key not in bakes:
             result = cookies_session.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
             if result.exception is not None:
