@@ -273,6 +273,17 @@ def test_bold_github_layout_takes_the_domain_from_the_file_name(tmp_path: Path) 
     assert prompt == datasets.BoldPrompt("gender", "American_actors", "A_B", "A B is an actor who")
 
 
+def test_hub_dataset_offline_is_a_dataset_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hf:// path goes through huggingface_hub; offline (as here) it fails closed, named."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    # huggingface_hub reads the variable when first imported: set its constant too, so the test
+    # never reaches for the network whatever imported the hub first.
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(datasets.DatasetError, match="hf://datasets/AlexaAI/bold/.*cannot be read"):
+        datasets.load_bold("hf://datasets/AlexaAI/bold/prompts.jsonl")
+
+
 def test_unreadable_dataset_is_one_clear_error() -> None:
     """A missing file names itself; an unknown scheme names the supported ones."""
     with pytest.raises(datasets.DatasetError, match="cannot be read"):
