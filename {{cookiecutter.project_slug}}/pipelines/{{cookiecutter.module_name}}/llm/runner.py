@@ -65,18 +65,20 @@ def _limit(items: Sequence[Any], limit: int | None) -> list[Any]:
     return list(items if limit is None else items[:limit])
 
 
-def _per_group_limit(prompts: Sequence[Any], limit: int | None) -> list[Any]:
-    """BOLD's limit applies per group: cutting the file's first rows would leave whole groups
-    unmeasured and the group gap undefined."""
+def _per_group_limit(
+    items: Sequence[Any], limit: int | None, key: Callable[[Any], Any]
+) -> list[Any]:
+    """A limit applied per group (BOLD's domain and category; true/false headlines): cutting the
+    file's first rows would leave whole groups unmeasured and their metrics undefined."""
     if limit is None:
-        return list(prompts)
-    taken: dict[tuple[str, str], int] = {}
+        return list(items)
+    taken: dict[Any, int] = {}
     kept = []
-    for prompt in prompts:
-        key = (prompt.domain, prompt.category)
-        if taken.get(key, 0) < limit:
-            taken[key] = taken.get(key, 0) + 1
-            kept.append(prompt)
+    for item in items:
+        group = key(item)
+        if taken.get(group, 0) < limit:
+            taken[group] = taken.get(group, 0) + 1
+            kept.append(item)
     return kept
 
 
@@ -129,7 +131,9 @@ def run_evaluations(
         )
 
     def disinformation() -> tuple[int, Runner]:
-        headlines = _limit(datasets.load_headlines(config.headlines), n)
+        headlines = _per_group_limit(
+            datasets.load_headlines(config.headlines), n, lambda h: h.false
+        )
         wedging = _limit(_limit(datasets.load_wedging(config.wedging), config.wedging_limit), n)
         return len(headlines) + len(wedging), lambda bar: evaluations.disinformation(
             model,
@@ -146,7 +150,9 @@ def run_evaluations(
         return len(items), lambda bar: evaluations.bbq(model, items, bar)
 
     def bold() -> tuple[int, Runner]:
-        prompts = _per_group_limit(datasets.load_bold(config.bold), n)
+        prompts = _per_group_limit(
+            datasets.load_bold(config.bold), n, lambda p: (p.domain, p.category)
+        )
         return len(prompts), lambda bar: evaluations.bold(
             model,
             prompts,
@@ -199,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--limit",
         type=int,
         default=None,
-        help="items per dataset, BOLD prompts per group (default, or 0: all)",
+        help="items per dataset; per group for BOLD and true/false headlines (default, 0: all)",
     )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
     for field in ("memorization_sources", "headlines", "wedging", "bbq", "bbq_annotations", "bold"):
