@@ -261,7 +261,9 @@ def get_pipeline(
         base_job_name=f"{base_job_prefix}/evaluate-llm",
         sagemaker_session=session,
         role=role,
-        env={"HF_HUB_OFFLINE": "1", "CLEARANCE_CACHE": f"{PROCESSING_ROOT}/cache"},
+        # The hub stays reachable: production dataset parameters may be hf://datasets/ URIs. The
+        # model itself is loaded from the mounted artifact (or an endpoint), never the hub.
+        env={"CLEARANCE_CACHE": f"{PROCESSING_ROOT}/cache"},
         tags=tags,
     )
     bundle = _evaluation_bundle()
