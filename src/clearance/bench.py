@@ -405,7 +405,7 @@ def render_definition_text() -> str:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from clearance.standin import LocalAWS
 
-    progress = Progress(total=4, quiet=False)
+    progress = Progress(total=4 if args.skip_llm else 5, quiet=False)
     results: dict[str, Any] = {}
     with progress.step("(a) Policy evaluation throughput, in process"):
         results["throughput"] = bench_throughput(args.seconds)
@@ -422,7 +422,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             results["latency"] = bench_latency(registry, args.latency_packages, progress)
         with progress.step(f"(c) Burst of {args.burst_packages} packages registered at once"):
             results["burst"] = bench_burst(registry, args.burst_packages, progress)
+    # Peak RSS is read before the LLM part: model weights would hide the approval path's memory.
     results["peak_rss_mib"] = peak_rss_mib()
+    if not args.skip_llm:
+        from clearance.llm.bench import measure
+
+        with progress.step("(d) LLM: model load, generation throughput, evaluation times"):
+            results["llm"] = measure()
     results["elapsed_s"] = round(progress.elapsed, 1)
     return results
 
@@ -442,9 +448,21 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
         f"{burst['pending_left']} pending, {burst['lost']} lost, "
         f"{burst['executions_started']} executions, {burst['seconds']:.1f} s "
         f"({burst['decisions_per_second']:.1f} decisions/s)",
-        f"  peak memory (RSS)                 : {results['peak_rss_mib']:.0f} MiB",
+        f"  peak memory (RSS), approval path  : {results['peak_rss_mib']:.0f} MiB",
         f"  total                             : {results['elapsed_s']:.1f} s",
     ]
+    llm = results.get("llm")
+    if llm:
+        lines += [
+            f"  (d) LLM {llm['model']} ({llm['torch_threads']} torch threads)",
+            f"      model load                    : {llm['load_s']:.1f} s",
+            f"      generation, batch 1           : {llm['tokens_per_s_batch_1']:.1f} tokens/s",
+            f"      generation, batch 16          : {llm['tokens_per_s_batch_16']:.1f} tokens/s",
+        ]
+        lines += [
+            f"      evaluation {section:<18} : {seconds:.1f} s"
+            for section, seconds in llm["evaluation_s"].items()
+        ]
     print("\n".join(lines), file=stream)
 
 
@@ -454,6 +472,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = ArgumentParser(prog="python -m clearance.bench", description=__doc__.split(
         "\n")[0])  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--skip-llm", action="store_true", help="leave out the LLM figures (d)")
     parser.add_argument("--latency-packages", type=int, default=200)
     parser.add_argument("--burst-packages", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=THROUGHPUT_SECONDS,

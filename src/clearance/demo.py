@@ -744,9 +744,12 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, rest = parse_args(argv)
-    if args.llm:
-        return run_llm(rest)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    if "--llm" in raw:
+        # The LLM flow has its own parser (--out, --baked, --policy, --json mean the same there);
+        # hand it every argument but the switch rather than what the tabular parser left over.
+        return run_llm([arg for arg in raw if arg != "--llm"])
+    args, rest = parse_args(raw)
     if rest:
         print(f"ERROR: arguments: unrecognised {' '.join(rest)}. See --help", file=sys.stderr)
         return 2

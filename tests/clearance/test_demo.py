@@ -282,7 +282,16 @@ def test_bench_counts_every_decision_with_small_numbers(capsys: pytest.CaptureFi
     from clearance import bench
 
     code = bench.main(
-        ["--latency-packages", "4", "--burst-packages", "6", "--seconds", "0.2", "--json"]
+        [
+            "--skip-llm",
+            "--latency-packages",
+            "4",
+            "--burst-packages",
+            "6",
+            "--seconds",
+            "0.2",
+            "--json",
+        ]
     )
     assert code == 0
     results = json.loads(capsys.readouterr().out)
