@@ -319,3 +319,13 @@ def test_readme_names_the_project(project: Path, answers: dict[str, Any]) -> Non
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert answers["project_name"] in readme
     assert answers["description"] in readme
+
+
+@pytest.mark.parametrize(("answer", "present"), [("no", False), ("yes", True)])
+def test_command_line_toggle_strings_become_booleans(
+    bake_once: Any, answer: str, present: bool
+) -> None:
+    """`include_pre_commit=no` on the command line bakes like the JSON boolean false."""
+    project, answers = baked_project(bake_once, {"include_pre_commit": answer})
+    assert answers["include_pre_commit"] is present
+    assert (project / ".pre-commit-config.yaml").exists() is present
