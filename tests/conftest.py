@@ -9,7 +9,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DIR = REPO_ROOT.parent / "shared"
 REFERENCE_FORMATS = SHARED_DIR / "reference-formats"
 
-# Set before any test module imports boto3 or the SageMaker SDK: both read these at import or client creation.
+# Set before any test module imports boto3 or the SageMaker SDK: both read these at import or at
+# client creation.
 _TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
