@@ -69,7 +69,7 @@ format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff format .
 
 cfn-lint: venv ## cfn-lint every CloudFormation template
-	$(VENV)/bin/cfn-lint servicecatalog/**/*.yaml servicecatalog/*.yaml
+	$(VENV)/bin/cfn-lint servicecatalog/*.yaml
 
 checkov: checkov-venv ## checkov on every CloudFormation template (offline)
 	LOG_LEVEL=ERROR $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d servicecatalog

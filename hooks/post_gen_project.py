@@ -31,7 +31,7 @@ RENDERED_ANSWERS = r"""{{ cookiecutter | tojson }}"""
 # Paths are relative to the baked project; "{module}" is the module_name answer.
 MODULE_DIR = "pipelines/{module}"
 
-# Files only the LLM variant uses (helper LLM owns them): the evaluation package (with its
+# Files only the LLM variant uses: the evaluation package (with its
 # processing entry point and datasets), the pipeline and their tests.
 LLM_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/llm",

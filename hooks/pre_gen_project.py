@@ -56,7 +56,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 
 # Option pairs the template does not support: ONE list, checked by check_unsupported_combinations()
-# and documented in docs/template.md. An LLM is evaluated by the HELM-style suite, which has no
+# and documented in the README. An LLM is evaluated by the HELM-style suite, which has no
 # regression target; its variant ignores problem_type, so only the default value is accepted, which
 # keeps the answers (and the registry metadata built from them) honest.
 UNSUPPORTED_COMBINATIONS: tuple[tuple[Mapping[str, Any], str, str], ...] = (

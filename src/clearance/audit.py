@@ -1,8 +1,8 @@
 """The audit trail of a model package group, and what a new policy would change.
 
 `audit_group` reads what the approval wrote into each package's CustomerMetadataProperties
-(`clearance:*`, the contract in the plan) and the package's approval status; `reevaluate_group`
-runs a policy over the same packages with APPROVAL-CORE's fetch + evaluate, reports which recorded
+(`clearance:*`, see README, Evidence) and the package's approval status; `reevaluate_group`
+runs a policy over the same packages with the approval's fetch + evaluate, reports which recorded
 decisions it would flip, and (unless dry-run) decides only the packages that are still pending. A
 decided package is never changed here: overturning a decision is a person's call, made in the
 registry."""

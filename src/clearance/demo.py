@@ -62,7 +62,7 @@ PENDING = "PendingManualApproval"
 EVENT_DETAIL_TYPE = "SageMaker Model Package State Change"
 EVENT_SOURCE = "aws.sagemaker"
 FAIR_BIAS = 0.0
-# At 0.5 the disadvantaged group gets markedly fewer favourable labels; see docs/demo.md for the
+# At 0.5 the disadvantaged group gets markedly fewer favourable labels; the README (demo) lists the
 # metric values this produces and the default policy's bounds they cross.
 BIASED_BIAS = 0.5
 BUILD_TIMEOUT_S = 600
@@ -709,7 +709,7 @@ def pending_executions(sm: Any, pipeline_name: str, done: set[str]) -> list[tupl
 
 
 def run_llm(argv: Sequence[str]) -> int:
-    """``make demo-llm``: delegated to helper LLM's ``clearance.llm.demo.main(argv) -> int``."""
+    """``make demo-llm``: delegated to ``clearance.llm.demo.main(argv) -> int``."""
     try:
         module = importlib.import_module("clearance.llm.demo")
     except ModuleNotFoundError as exc:

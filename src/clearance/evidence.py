@@ -494,7 +494,7 @@ def load_reports_dir(directory: str | Path) -> tuple[dict[str, bytes | None | st
 # The registry side
 
 
-# ModelMetrics slot -> kind, in the precedence the plan defines (dedicated slot before the combined
+# ModelMetrics slot -> kind, in the approval's precedence (dedicated slot before the combined
 # one).
 METRIC_SLOTS: tuple[tuple[str, str, str], ...] = (
     ("Bias", "PreTrainingReport", "bias_pre_training"),

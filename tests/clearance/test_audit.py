@@ -13,7 +13,7 @@ from test_modelcard import BUCKET, GROUP, register_package
 from clearance.audit import audit_group
 from clearance.evidence_cli import main
 
-# The approval's registry metadata (the contract in the plan), as the Update step writes it.
+# The approval's registry metadata as the Update step writes it (README: what the registry records).
 DECIDED_AT = "2026-11-24T10:00:00Z"
 
 
@@ -126,7 +126,7 @@ def test_unknown_group_is_one_error_line(capsys):
 
 
 # --------------------------------------------------------------------------------------------------
-# reevaluate, with APPROVAL-CORE's real fetch + evaluate + apply_decision
+# reevaluate, with the real fetch + evaluate + apply_decision
 
 STRICT_POLICY = """
 version: 2

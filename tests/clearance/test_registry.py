@@ -1,7 +1,7 @@
 """Registry round trip on moto: ModelMetrics -> S3 reports (allow-list, ContentDigest) -> decision
 -> one update_model_package; re-running on a decided package changes nothing.
 
-moto findings pinned here (see docs/approval.md):
+moto findings pinned here (see the README):
 - botocore refuses an empty ``{}`` MetricsSource on create_model_package (ContentType and S3Uri
   are required), so the SDK's empty entries are reproduced with parameter validation off;
 - moto's update_model_package *replaces* CustomerMetadataProperties (real SageMaker merges), so

@@ -89,7 +89,7 @@ def parse(page: str) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def decided(tmp_path: Path) -> tuple[Path, Path]:
-    """checks.json from APPROVAL-CORE's own evaluator, and the reports directory it read."""
+    """checks.json from the real evaluator, and the reports directory it read."""
     from clearance.checks import evaluate, write_checks
     from clearance.policy import load_policy
 

@@ -69,7 +69,7 @@ def report_with(values: dict[str, dict[str, float]]) -> dict[str, Any]:
     }
 
 
-# SmolLM2-135M-Instruct's values from `make demo-llm` (docs/llm.md), rounded.
+# SmolLM2-135M-Instruct's values from `make demo-llm` (README, LLM governance), rounded.
 SMOLLM2 = {
     "memorization": {
         "lcp_mean": 0.5,

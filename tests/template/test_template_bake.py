@@ -252,7 +252,7 @@ def test_answers_reach_the_python_constants(project: Path, answers: dict[str, An
         assert answers[key] in values, key
 
 
-# Answers the LLM variant does not use (docs/template.md says so).
+# Answers the LLM variant does not use (the README says so).
 LLM_IGNORED = {"problem_type", "label_column", "positive_label", "facet_column", "facet_value"}
 
 

@@ -1,4 +1,4 @@
-"""The options table in docs/template.md says what cookiecutter.json and its __prompts__ say."""
+"""The README's options table says what cookiecutter.json and its __prompts__ say."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DOC = REPO_ROOT / "docs" / "template.md"
+DOC = REPO_ROOT / "README.md"
 TABLE_HEADER = "| Option | Default | Question | Choices |"
 
 
@@ -67,7 +67,7 @@ def load_hook(name: str) -> Any:
 
 
 def documented_rows() -> list[str]:
-    """The rows of the options table in docs/template.md (header and rule excluded)."""
+    """The rows of the options table in README.md (Template options) (header and rule excluded)."""
     lines = DOC.read_text(encoding="utf-8").splitlines()
     start = lines.index(TABLE_HEADER) + 2
     rows = []

@@ -98,7 +98,7 @@ def aws_clients(region: str) -> tuple[Any, Any]:
 def after_decision(sm: Any, s3: Any, package_arn: str, checks_path: Path, out_dir: Path) -> Any:
     """The evidence hook: model card + HTML report for a decision already in the registry.
 
-    ``clearance.evidence.after_decision`` (helper EVIDENCE) does the work when the module is
+    ``clearance.evidence.after_decision`` does the work when the module is
     shipped; without it the decision stands and this returns None. Called by the Update step and
     therefore by ``make demo``, which runs the same step.
     """
