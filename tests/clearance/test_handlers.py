@@ -23,6 +23,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from clearance import handlers
 from clearance.handlers import copy_artifacts, start_approval
 from clearance.handlers.copy_artifacts import CopyError, copy_records, destination_key
 from clearance.handlers.start_approval import client_request_token, parse_event
@@ -265,7 +266,7 @@ def test_sagemaker_errors_propagate_for_retry(sagemaker: Any) -> None:
 def test_lambda_handler_reads_environment(sagemaker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """lambda_handler wires env and the module-scope client to the core."""
     fake = IdempotentPipelines(sagemaker)
-    monkeypatch.setitem(start_approval._CLIENTS, "sagemaker", fake)
+    monkeypatch.setitem(handlers.CLIENTS, "sagemaker", fake)
     monkeypatch.setenv("PIPELINE_NAME", PIPELINE)
     monkeypatch.setenv("POLICY_S3_URI", POLICY_URI)
     out = start_approval.lambda_handler(
@@ -433,7 +434,7 @@ def test_copy_lambda_handler_reads_environment(
 ) -> None:
     """GOVERNANCE_BUCKET, KMS_KEY_ID and ARTIFACT_PREFIX come from the environment."""
     client, key_id = s3
-    monkeypatch.setitem(copy_artifacts._CLIENTS, "s3", client)
+    monkeypatch.setitem(handlers.CLIENTS, "s3", client)
     monkeypatch.setenv("GOVERNANCE_BUCKET", GOVERNANCE)
     monkeypatch.setenv("KMS_KEY_ID", key_id)
     monkeypatch.setenv("ARTIFACT_PREFIX", "evidence")

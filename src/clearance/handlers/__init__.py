@@ -18,7 +18,7 @@ import logging
 import os
 from typing import Any, Protocol
 
-__all__ = ["LambdaContext", "configure_logging", "log"]
+__all__ = ["CLIENTS", "LambdaContext", "cached_client", "configure_logging", "log"]
 
 
 class LambdaContext(Protocol):
@@ -39,3 +39,17 @@ def configure_logging() -> None:
 def log(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:
     """Log ``message`` with ``fields`` as one JSON object."""
     logger.log(level, json.dumps({"message": message, **fields}, default=str, sort_keys=True))
+
+
+# boto3 clients by service name, created on first use (importing a handler needs no region) and
+# reused across invocations of one execution environment. Tests put fakes in here.
+CLIENTS: dict[str, Any] = {}
+
+
+def cached_client(service: str) -> Any:
+    """The execution environment's one boto3 client for ``service``."""
+    if service not in CLIENTS:
+        import boto3
+
+        CLIENTS[service] = boto3.client(service)
+    return CLIENTS[service]

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus
 
-from clearance.handlers import configure_logging, log
+from clearance.handlers import cached_client, configure_logging, log
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -310,18 +310,6 @@ def copy_records(
     return results
 
 
-_CLIENTS: dict[str, Any] = {}
-
-
-def _s3() -> Any:
-    """One S3 client per execution environment, reused across invocations."""
-    if "s3" not in _CLIENTS:
-        import boto3
-
-        _CLIENTS["s3"] = boto3.client("s3")
-    return _CLIENTS["s3"]
-
-
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """Lambda entry point."""
     configure_logging()
@@ -330,7 +318,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
         raise RuntimeError("GOVERNANCE_BUCKET is not set. Set it to the governance bucket's name")
     results = copy_records(
         event,
-        _s3(),
+        cached_client("s3"),
         bucket,
         kms_key_id=os.environ.get("KMS_KEY_ID") or None,
         prefix=os.environ.get("ARTIFACT_PREFIX", "artifacts"),

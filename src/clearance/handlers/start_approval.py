@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from clearance.handlers import configure_logging, log
+from clearance.handlers import cached_client, configure_logging, log
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -193,18 +193,6 @@ def _event_id(event: Any) -> str | None:
     return None
 
 
-_CLIENTS: dict[str, Any] = {}
-
-
-def _sagemaker() -> Any:
-    """One SageMaker client per execution environment, reused across invocations."""
-    if "sagemaker" not in _CLIENTS:
-        import boto3
-
-        _CLIENTS["sagemaker"] = boto3.client("sagemaker")
-    return _CLIENTS["sagemaker"]
-
-
 def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
     """Lambda entry point. Returns the result as JSON (visible in test invocations)."""
     configure_logging()
@@ -215,7 +203,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
         raise RuntimeError("PIPELINE_NAME is not set. Set it to the approval pipeline's name")
     result = start_approval(
         event,
-        _sagemaker(),
+        cached_client("sagemaker"),
         pipeline_name,
         policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
     )
