@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import inspect
 import json
@@ -38,6 +39,21 @@ class UsageError(Exception):
     def __init__(self, field: str, problem: str, fix: str) -> None:
         super().__init__(f"{field}: {problem}. {fix}")
         self.field = field
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser, role_help: str, tags_help: str) -> None:
+    """The arguments run-pipeline and get-pipeline-definition share (seed-code spellings)."""
+    parser.add_argument(
+        "-n",
+        "--module-name",
+        default=DEFAULT_MODULE,
+        help=f"module that defines get_pipeline() (default: {DEFAULT_MODULE})",
+    )
+    parser.add_argument(
+        "-kwargs", "--kwargs", default=None, help="get_pipeline() keyword arguments as JSON"
+    )
+    parser.add_argument("-role-arn", "--role-arn", default=None, help=role_help)
+    parser.add_argument("-tags", "--tags", default=None, help=tags_help)
 
 
 def parse_json_arg(field: str, text: str | None, expected: type, example: str) -> Any:

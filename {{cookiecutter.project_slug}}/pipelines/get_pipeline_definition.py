@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from pipelines._utils import (
-    DEFAULT_MODULE,
     DEFAULT_REGION,
     UsageError,
+    add_pipeline_arguments,
     check_kwargs,
     check_output_directory,
     configure_logging,
@@ -46,23 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="get-pipeline-definition",
         description="Print the JSON definition of the pipeline that get_pipeline() builds.",
     )
-    parser.add_argument(
-        "-n",
-        "--module-name",
-        default=DEFAULT_MODULE,
-        help=f"module that defines get_pipeline() (default: {DEFAULT_MODULE})",
-    )
-    parser.add_argument(
-        "-kwargs", "--kwargs", default=None, help="get_pipeline() keyword arguments as JSON"
-    )
-    parser.add_argument(
-        "-role-arn", "--role-arn", default=None, help="role ARN the jobs run as (kwargs role)"
-    )
-    parser.add_argument(
-        "-tags",
-        "--tags",
-        default=None,
-        help="JSON list of tags; checked and accepted so run-pipeline's arguments work here "
+    add_pipeline_arguments(
+        parser,
+        role_help="role ARN the jobs run as (kwargs role)",
+        tags_help="JSON list of tags; checked and accepted so run-pipeline's arguments work here "
         "too, but tags are not part of a definition",
     )
     parser.add_argument(

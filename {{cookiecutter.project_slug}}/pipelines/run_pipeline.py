@@ -24,9 +24,9 @@ import time
 from typing import Any
 
 from pipelines._utils import (
-    DEFAULT_MODULE,
     DEFAULT_REGION,
     UsageError,
+    add_pipeline_arguments,
     check_kwargs,
     configure_logging,
     get_pipeline_custom_tags,
@@ -50,25 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="run-pipeline",
         description="Create or update the pipeline, start an execution and wait for it.",
     )
-    parser.add_argument(
-        "-n",
-        "--module-name",
-        default=DEFAULT_MODULE,
-        help=f"module that defines get_pipeline() (default: {DEFAULT_MODULE})",
-    )
-    parser.add_argument(
-        "-kwargs", "--kwargs", default=None, help="get_pipeline() keyword arguments as JSON"
-    )
-    parser.add_argument(
-        "-role-arn",
-        "--role-arn",
-        default=None,
-        help="role ARN SageMaker Pipelines assumes to run the pipeline (required)",
+    add_pipeline_arguments(
+        parser,
+        role_help="role ARN SageMaker Pipelines assumes to run the pipeline (required)",
+        tags_help='JSON list of tags: [{"Key": ..., "Value": ...}]',
     )
     parser.add_argument("-description", "--description", default=None, help="pipeline description")
-    parser.add_argument(
-        "-tags", "--tags", default=None, help='JSON list of tags: [{"Key": ..., "Value": ...}]'
-    )
     parser.add_argument(
         "--no-wait",
         action="store_true",
