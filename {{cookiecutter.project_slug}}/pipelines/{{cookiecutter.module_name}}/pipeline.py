@@ -349,18 +349,22 @@ def get_pipeline(
     )
     script_env = {"PYTHONPATH": SCHEMA_CONTAINER_DIR}
 
+    def script_processor(image_uri: str, job: str) -> ScriptProcessor:
+        """A one-instance processor for one of this package's scripts, schema.py beside it."""
+        return ScriptProcessor(
+            image_uri=image_uri,
+            command=["python3"],
+            instance_type=processing_instance_type_param,
+            instance_count=1,
+            base_job_name=f"{base_job_prefix}/{job}",
+            sagemaker_session=session,
+            role=role,
+            env=script_env,
+            tags=tags,
+        )
+
     # Preprocess: validate, encode the facet, split.
-    preprocessor = ScriptProcessor(
-        image_uri=sklearn_image,
-        command=["python3"],
-        instance_type=processing_instance_type_param,
-        instance_count=1,
-        base_job_name=f"{base_job_prefix}/preprocess",
-        sagemaker_session=session,
-        role=role,
-        env=script_env,
-        tags=tags,
-    )
+    preprocessor = script_processor(sklearn_image, "preprocess")
     step_preprocess = ProcessingStep(
         name=STEP_PREPROCESS,
         step_args=preprocessor.run(
@@ -467,17 +471,7 @@ def get_pipeline(
     )
 
     # Predict: score the test split for the quality check.
-    predictor = ScriptProcessor(
-        image_uri=xgboost_image,
-        command=["python3"],
-        instance_type=processing_instance_type_param,
-        instance_count=1,
-        base_job_name=f"{base_job_prefix}/predict",
-        sagemaker_session=session,
-        role=role,
-        env=script_env,
-        tags=tags,
-    )
+    predictor = script_processor(xgboost_image, "predict")
     step_predict = ProcessingStep(
         name=STEP_PREDICT,
         step_args=predictor.run(
