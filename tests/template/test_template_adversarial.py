@@ -84,6 +84,18 @@ def error_lines(err: str) -> list[str]:
     return [line for line in err.splitlines() if line.startswith("ERROR:")]
 
 
+def assert_refused_by_hook(
+    result: Any, capfd: pytest.CaptureFixture[str], tmpdir: Any, field: str, words: str
+) -> None:
+    """The bake failed in the pre-gen hook with exactly one ERROR line and left nothing behind."""
+    assert result.exit_code == -1
+    assert isinstance(result.exception, FailedHookException)
+    lines = error_lines(capfd.readouterr().err)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"ERROR: {field}: {words}"), lines[0]
+    assert failed_output(tmpdir) == []
+
+
 @pytest.mark.parametrize(
     ("answers", "field", "words"),
     REFUSED_ANSWERS,
@@ -99,12 +111,7 @@ def test_bad_answer_is_refused_with_one_error_line(
 ) -> None:
     """The pre-gen hook fails the bake with ERROR: <field>: <problem>. <fix>, leaving nothing."""
     result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
-    assert result.exit_code == -1
-    assert isinstance(result.exception, FailedHookException)
-    lines = error_lines(capfd.readouterr().err)
-    assert len(lines) == 1, lines
-    assert lines[0].startswith(f"ERROR: {field}: {words}"), lines[0]
-    assert failed_output(tmpdir) == []
+    assert_refused_by_hook(result, capfd, tmpdir, field, words)
 
 
 @pytest.mark.parametrize(
@@ -122,10 +129,7 @@ def test_unsupported_combination_is_refused(
 ) -> None:
     """Each unsupported combination raises FailedHookException, names its field, leaves nothing."""
     result = cookies.bake(extra_context=answers, template=str(TEMPLATE_ROOT))
-    assert isinstance(result.exception, FailedHookException)
-    lines = error_lines(capfd.readouterr().err)
-    assert len(lines) == 1 and lines[0].startswith(f"ERROR: {field}: {words}"), lines
-    assert failed_output(tmpdir) == []
+    assert_refused_by_hook(result, capfd, tmpdir, field, words)
 
 
 @pytest.mark.parametrize(
