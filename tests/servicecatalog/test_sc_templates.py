@@ -511,4 +511,26 @@ def test_codebuild_sets_every_variable_the_buildspec_reads(templates: dict[str, 
 def test_template_files_are_the_only_ones() -> None:
     """servicecatalog/ holds the templates and their notes only (no stray rendered copies)."""
     names = {p.name for p in TEMPLATE_DIR.iterdir()}
-    assert names <= set(TEMPLATE_NAMES) | {"README.md", "s3-templates.md"}, names
+    assert names <= set(TEMPLATE_NAMES) | {"README.md", "s3-templates.md", "guardrails"}, names
+
+
+GUARDRAILS = TEMPLATE_DIR / "guardrails"
+GUARDRAIL_PLACEHOLDERS = {"GovernanceAccountId", "NamePrefix", "OrganizationId", "BundleBucket"}
+
+
+@pytest.mark.parametrize("path", sorted(GUARDRAILS.glob("*.json")), ids=lambda p: p.name)
+def test_guardrails_are_valid_organization_policies(path: Any) -> None:
+    """Each SCP/RCP parses, fits the 5,120-character limit once rendered, denies only, names the
+    exempt role by aws:PrincipalArn, and uses only the placeholders tools/package.py fills in."""
+    text = path.read_text(encoding="utf-8")
+    assert set(re.findall(r"\{\{(\w+)\}\}", text)) <= GUARDRAIL_PLACEHOLDERS
+    rendered = text.replace("{{GovernanceAccountId}}", "222222222222")
+    policy = json.loads(rendered)
+    assert len(json.dumps(policy, separators=(",", ":"))) <= 5120
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Deny", statement["Sid"]
+        if path.name.startswith("rcp-"):
+            assert statement["Principal"] == "*"  # RCPs require it
+        else:
+            assert "Principal" not in statement  # SCPs forbid it
+    assert len(list(GUARDRAILS.glob("*.json"))) == 3
