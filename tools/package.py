@@ -9,6 +9,7 @@
                                                 <prefix>/templates/<name>-<sha>.json
                                                 <prefix>/s3-templates/clearance-model-build.yaml
                                                 approval-pipeline.json (the definition, to review)
+                                                guardrails/*.json (the SCPs and RCP, to attach)
                                                 manifest.json (every file: S3 key, size, sha256)
 
 What it does:
@@ -61,6 +62,7 @@ PACKAGE_DIR = REPO_ROOT / "src" / "clearance"
 PATTERN_FILE = PACKAGE_DIR / "patterns" / "model_package_pending.json"
 DEFAULT_POLICY = PACKAGE_DIR / "policies" / "default.yaml"
 DEFAULT_OUT = REPO_ROOT / "build" / "servicecatalog"
+GUARDRAIL_DIR = SOURCE_DIR / "guardrails"
 
 TEMPLATES = ("portfolio", "model-build-product", "governance-product")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -293,6 +295,27 @@ def governance_pattern(pattern: dict[str, Any]) -> dict[str, Any]:
     return narrowed
 
 
+def render_guardrail(text: str, values: dict[str, str]) -> dict[str, Any]:
+    """An SCP/RCP of servicecatalog/guardrails/ with the deployment's values filled in."""
+    for key, value in values.items():
+        text = text.replace("{{" + key + "}}", value)
+    left = re.findall(r"\{\{(\w+)\}\}", text)
+    if left:
+        raise PackageError(
+            "guardrails", f"unfilled placeholders {sorted(set(left))}", "Fix the file"
+        )
+    return json.loads(text)
+
+
+def guardrail_values(opts: Options) -> dict[str, str]:
+    return {
+        "GovernanceAccountId": opts.governance_account_id,
+        "NamePrefix": opts.name_prefix,
+        "OrganizationId": opts.organization_id,
+        "BundleBucket": opts.bundle_bucket,
+    }
+
+
 def _set_default(template: dict[str, Any], parameter: str, value: str) -> None:
     spec = template["Parameters"][parameter]
     pattern = spec.get("AllowedPattern")
@@ -476,6 +499,12 @@ def _package_into(
     (staging / "approval-pipeline.json").write_text(
         json.dumps(json.loads(definition), indent=1) + "\n", encoding="utf-8"
     )
+    # The organization guardrails, rendered for this deployment (attach them: docs/governance.md).
+    for source in sorted(GUARDRAIL_DIR.glob("*.json")):
+        policy = render_guardrail(source.read_text(encoding="utf-8"), guardrail_values(opts))
+        target = staging / "guardrails" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(policy, indent=1) + "\n", encoding="utf-8")
 
     manifest = {
         "version": version,

@@ -453,6 +453,10 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
         ),
         # People.
         (
+            "policy owner: assume the registry-admin role",
+            Call("policy-owner", "sts:AssumeRole", w.principal("registry-admin").arn),
+        ),
+        (
             "registry admin: publish a policy version",
             Call("registry-admin", "s3:PutObject", _gov_object(w, "policies/default.yaml")),
         ),
@@ -557,6 +561,18 @@ def launch_escapes(w: World) -> list[tuple[str, Call]]:
                 "sagemaker:UpdatePipeline",
                 _sm(GOVERNANCE, f"pipeline/{PREFIX}-approval"),
             ),
+        ),
+        (
+            "a governance admin assumes the registry-admin role",
+            Call("governance-admin", "sts:AssumeRole", w.principal("registry-admin").arn),
+        ),
+        (
+            "a governance admin assumes the approval role",
+            Call("governance-admin", "sts:AssumeRole", w.principal("approval-role").arn),
+        ),
+        (
+            "a team admin assumes the copy role",
+            Call("team-admin", "sts:AssumeRole", w.principal("copy-role").arn),
         ),
         (
             "a governance admin swaps the approval code",

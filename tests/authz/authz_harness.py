@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,9 @@ PREFIX = "clearance"
 PROJECT = ("credit-risk", "p-abcdefghijkl")
 PROJECT_B = ("fraud", "p-bbbbbbbbbbbb")
 ADMIN_ROLE = f"arn:aws:iam::{GOVERNANCE}:role/governance-admin"
+# The people allowed to assume the registry-admin role (RegistryAdminPrincipalArns): not the
+# governance admins at large.
+POLICY_OWNER = f"arn:aws:iam::{GOVERNANCE}:role/policy-owner"
 BUNDLE_BUCKET = f"clearance-bundle-{GOVERNANCE}"
 AWS_IMAGES = "683313688378"  # SageMaker's image account in us-east-1 (not in the org)
 AUTHZ_DIR = REPO_ROOT / "tools" / "authz"
@@ -86,18 +90,18 @@ class Principal:
 
 # ---------------------------------------------------------------------------------- the world
 def render_guardrail(name: str) -> dict[str, Any]:
-    """A shipped guardrail with the deployment's values (as tools/package.py renders it)."""
-    text = (GUARDRAILS / name).read_text(encoding="utf-8")
+    """A shipped guardrail with the deployment's values, rendered by tools/package.py's function."""
+    if str(REPO_ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "tools"))
+    import package
+
     values = {
         "GovernanceAccountId": GOVERNANCE,
         "NamePrefix": PREFIX,
         "OrganizationId": ORG,
         "BundleBucket": BUNDLE_BUCKET,
     }
-    for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
-    assert "{{" not in text, f"{name}: unfilled placeholder"
-    return json.loads(text)
+    return package.render_guardrail((GUARDRAILS / name).read_text(encoding="utf-8"), values)
 
 
 def registry_module(governance: Rendered) -> dict[str, Any]:
@@ -132,7 +136,7 @@ class World:
             {
                 "TeamAccountIds": [TEAM, TEAM_B],
                 "OrganizationId": ORG,
-                "RegistryAdminPrincipalArns": [ADMIN_ROLE],
+                "RegistryAdminPrincipalArns": [POLICY_OWNER],
                 "BundleBucket": BUNDLE_BUCKET,
                 "LambdaCodeKey": "clearance/0.1.0/lambda/clearance-lambda-0123456789abcdef.zip",
                 "ApprovalCodePrefix": "clearance/0.1.0/approval/0123456789abcdef",
@@ -241,6 +245,21 @@ class World:
             "copy-role": rendered(gov, "CopyArtifactsRole"),
             "start-approval-role": rendered(gov, "StartApprovalRole"),
             "registry-admin": rendered(gov, "RegistryAdminRole"),
+            "policy-owner": Principal(
+                POLICY_OWNER,
+                GOVERNANCE,
+                (
+                    {
+                        "name": "AssumeRegistryAdmin",
+                        "policy": {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
+                            ],
+                        },
+                    },
+                ),
+            ),
         }
 
     # ----------------------------------------------------------------- resource policies
@@ -324,6 +343,12 @@ class World:
         assert body["Properties"]["PrincipalOrgID"] == {"Ref": "OrganizationId"}
         out.append((function, GOVERNANCE, {"Version": "2012-10-17", "Statement": statements}))
         out.append((f"arn:aws:s3:::{BUNDLE_BUCKET}", GOVERNANCE, {}))
+        # Role trust policies (sts:AssumeRole is decided by the role's trust policy).
+        for name in ("RegistryAdminRole", "ApprovalPipelineRole", "CopyArtifactsRole"):
+            props = gov.resources[name]["Properties"]
+            out.append(
+                (gov.role_arn(name), GOVERNANCE, gov.resolve(props["AssumeRolePolicyDocument"]))
+            )
         # SageMaker's algorithm images live in AWS-owned accounts whose repositories allow pulls.
         out.append(
             (

@@ -177,6 +177,21 @@ def test_rendered_model_build_and_portfolio_point_at_the_bundle(bundle: Path) ->
     assert s3_template == load_template(bundle / "model-build-product.json")
 
 
+def test_guardrails_are_rendered_for_the_deployment(bundle: Path) -> None:
+    """The SCPs and the RCP come with the governance account, prefix and organization filled in."""
+    rendered = sorted((bundle / "guardrails").glob("*.json"))
+    assert [p.name for p in rendered] == [
+        "rcp-evidence.json",
+        "scp-governance-account.json",
+        "scp-registry.json",
+    ]
+    for path in rendered:
+        text = path.read_text()
+        assert "{{" not in text and "111111111111" in text
+    rcp = json.loads((bundle / "guardrails" / "rcp-evidence.json").read_text())
+    assert "o-exampleorg01" in json.dumps(rcp) and "clearance-bundle-test" in json.dumps(rcp)
+
+
 def test_seed_code_is_the_baked_repository(bundle: Path) -> None:
     """The seed zip's root is the baked repo: buildspec, pipelines package, no template syntax."""
     manifest = json.loads((bundle / "manifest.json").read_text())
