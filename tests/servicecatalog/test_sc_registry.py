@@ -173,3 +173,53 @@ def test_group_names_never_collide_and_fit_sagemaker_limits(registry: dict[str, 
         "444444444444", "credit-risk", "p-abcdefghijkl"
     )
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", longest)
+
+
+def test_governance_rule_starts_approvals_for_central_registry_packages_only() -> None:
+    """The packaged rule (shared pattern + source accounts + central-registry ARN prefix), routed
+    through moto's EventBridge: a pending package of this account's registry is delivered; one of
+    another account's registry, a decided one, or a custom source is not."""
+    import package
+
+    pattern = package.governance_pattern(
+        json.loads(
+            (TEMPLATE_DIR.parent / "src/clearance/patterns/model_package_pending.json").read_text()
+        )
+    )
+    pattern["account"] = [GOVERNANCE, TEAM]
+    pattern["detail"]["ModelPackageArn"] = [
+        {"prefix": f"arn:aws:sagemaker:us-east-1:{GOVERNANCE}:model-package/"}
+    ]
+
+    def event(account: str, status: str, source: str = "aws.sagemaker") -> dict[str, Any]:
+        arn = f"arn:aws:sagemaker:us-east-1:{account}:model-package/{TEAM}-credit-risk-p-abc/1"
+        detail = {
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+            "ModelPackageGroupName": "g",
+        }
+        return {
+            "Source": source,
+            "DetailType": "SageMaker Model Package State Change",
+            "Resources": [arn],
+            "Detail": json.dumps(detail),
+        }
+
+    with mock_aws():
+        events, sqs = boto3.client("events", "us-east-1"), boto3.client("sqs", "us-east-1")
+        url = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        events.put_rule(Name="pending", EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule="pending", Targets=[{"Id": "q", "Arn": queue["QueueArn"]}])
+        entries = [
+            event(GOVERNANCE, "PendingManualApproval"),
+            event("999999999999", "PendingManualApproval"),
+            event(GOVERNANCE, "Approved"),
+            event(GOVERNANCE, "PendingManualApproval", source="my.app"),
+        ]
+        assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    delivered = [json.loads(m["Body"])["detail"]["ModelPackageArn"] for m in messages]
+    assert delivered == [
+        f"arn:aws:sagemaker:us-east-1:{GOVERNANCE}:model-package/{TEAM}-credit-risk-p-abc/1"
+    ]
