@@ -583,3 +583,35 @@ def launch_escapes(w: World) -> list[tuple[str, Call]]:
             ),
         ),
     ]
+
+
+def matrix_summary() -> list[dict[str, object]]:
+    """One row per matrix cell: calls, allowed, denied, and whether that is what the design says.
+
+    For the demo's "attempts to self-approve, rewire or overwrite are denied" table:
+    ``python tests/authz/authz_report.py`` prints it.
+    """
+    from authz_harness import decide, world
+
+    w = world()
+    cells = matrix_calls(w)
+    decisions = decide([call for _, _, call in cells])
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for (principal, name, call), decision in zip(cells, decisions, strict=True):
+        row = rows.setdefault(
+            (principal, name),
+            {
+                "principal": principal,
+                "action": name,
+                "calls": 0,
+                "allowed": 0,
+                "denied": 0,
+                "as_designed": True,
+            },
+        )
+        row["calls"] = int(row["calls"]) + 1  # type: ignore[call-overload]
+        key = "allowed" if decision.allowed else "denied"
+        row[key] = int(row[key]) + 1  # type: ignore[call-overload]
+        if decision.allowed != expected_allowed(principal, name, call):
+            row["as_designed"] = False
+    return list(rows.values())

@@ -79,3 +79,17 @@ def test_edges_are_denied() -> None:
     decisions = decide([call for _, call in cases])
     allowed = [why for (why, _), d in zip(cases, decisions, strict=True) if d.allowed]
     assert not allowed, allowed
+
+
+def test_report_prints_the_matrix_and_exits_zero() -> None:
+    """The printable matrix (for the demo) agrees with the design: exit 0, all cells as designed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("authz_report.py")
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "54 cells, 150 calls: 147 denied, 3 allowed" in result.stdout
