@@ -22,7 +22,7 @@ from clearance.checks import (
 from clearance.policy import load_default_policy, load_policy
 from clearance.reports import ReportError
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 CLARIFY_BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk-models/1"
 

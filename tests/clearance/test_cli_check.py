@@ -18,7 +18,7 @@ from clearance import cli
 from clearance.checks import load_checks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_FORMATS = REPO_ROOT.parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = REPO_ROOT / "tests" / "fixtures" / "aws-formats"
 BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"
 SHAP = REFERENCE_FORMATS / "clarify-explainability-analysis" / "analysis.json"
 QUALITY = REFERENCE_FORMATS / "model-quality-statistics-binary" / "statistics.json"

@@ -25,7 +25,7 @@ from clearance.evidence import (
     parse_reports,
 )
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 BUCKET = "governance-artifacts"
 GROUP = "credit-risk-models"
 ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -304,7 +304,6 @@ def test_llm_evaluation_becomes_metric_groups():
     assert bbq["bias_score.disambiguated"]["type"] == "string"
 
 
-@pytest.mark.skipif(not REFERENCE_FORMATS.is_dir(), reason="../shared/reference-formats absent")
 def test_content_from_real_clarify_and_model_monitor_outputs_validates():
     """AWS's own report files (with a null CDDPL) give schema-valid content."""
     reports = {

@@ -36,7 +36,7 @@ from clearance.registry import (
     fetch_reports,
 )
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 BIAS = (REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json").read_bytes()
 SHAP = (REFERENCE_FORMATS / "clarify-explainability-analysis" / "analysis.json").read_bytes()
 QUALITY = (REFERENCE_FORMATS / "model-quality-statistics-binary" / "statistics.json").read_bytes()
