@@ -60,9 +60,10 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov-venv: $(CHECKOV_STAMP) ## Create or refresh .venv-checkov/
 
-lint: venv ## ruff check and ruff format --check
+lint: venv ## ruff check, ruff format --check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=$(CURDIR)/src $(VENV)/bin/lint-imports
 
 format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -86,13 +87,13 @@ test: lint cfn-lint checkov ## Set everything up, lint, and run both test tiers 
 check: test ## Alias of test: exactly what .ci/run runs
 
 demo: venv ## End to end, no AWS account: bake, build twice, register, approve/reject on a local AWS stand-in
-	$(PY) -m clearance.demo
+	$(PY) -m clearance_dev.demo
 
 demo-llm: venv ## The LLM flow: bake the LLM variant, evaluate SmolLM2, register, decide
-	$(PY) -m clearance.demo --llm
+	$(PY) -m clearance_dev.demo --llm
 
 bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM)
-	$(PY) -m clearance.bench
+	$(PY) -m clearance_dev.bench
 
 package: venv ## Build the Service Catalog bundle into build/servicecatalog/
 	$(PY) tools/package.py

@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 from test_modelcard import BUCKET, GROUP, register_package
 
-from clearance.audit import audit_group
-from clearance.evidence_cli import main
+from clearance.cli.evidence import main
+from clearance.evidence.audit import audit_group
 
 # The approval's registry metadata as the Update step writes it (README: what the registry records).
 DECIDED_AT = "2026-11-24T10:00:00Z"

@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from clearance.checks import APPROVED, REJECTED, Check, ChecksError, Decision, evaluate
+from clearance.decide.checks import APPROVED, REJECTED, Check, ChecksError, Decision, evaluate
 from clearance.policy import load_policy
 from clearance.registry import (
     MAX_DESCRIPTION,

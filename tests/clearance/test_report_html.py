@@ -13,15 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_modelcard import REPORTS, report_bytes
 
-from clearance.evidence import (
-    EvidenceError,
-    load_checks_file,
-    load_reports_dir,
-    parse_checks,
-    parse_reports,
-)
-from clearance.evidence_cli import main
-from clearance.report_html import fmt, render, write_report
+from clearance.cli.evidence import main
+from clearance.evidence.checks_view import load_checks_file, parse_checks
+from clearance.evidence.common import EvidenceError
+from clearance.evidence.parse import load_reports_dir, parse_reports
+from clearance.evidence.report_html import fmt, render, write_report
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk-models/4"
 POLICY = """
@@ -90,7 +86,7 @@ def parse(page: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def decided(tmp_path: Path) -> tuple[Path, Path]:
     """checks.json from the real evaluator, and the reports directory it read."""
-    from clearance.checks import evaluate, write_checks
+    from clearance.decide.checks import evaluate, write_checks
     from clearance.policy import load_policy
 
     reports_dir = tmp_path / "reports"

@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from clearance.policy import Rule
-from clearance.reports import (
+from clearance.decide.reports import (
     BIAS_METRICS,
     ReportError,
     model_kind,
@@ -18,6 +17,7 @@ from clearance.reports import (
     quality_kind,
     select_values,
 )
+from clearance.policy import Rule
 
 REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 CLARIFY_BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sc_helpers import PATTERN_FILE, REPO_ROOT, load_template
 
-from clearance.standin import LocalAWS
+from clearance_dev.standin import LocalAWS
 
 EVENT_SAMPLE = (
     REPO_ROOT
