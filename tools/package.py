@@ -330,7 +330,7 @@ def package(opts: Options) -> dict[str, Any]:
 def _package_into(
     staging: Path, opts: Options, pattern: dict[str, Any], sources: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    from clearance.pipeline.definition import build_code_bundle
+    from clearance.pipeline.bundle import build_code_bundle
 
     work = staging / "work"
     work.mkdir()

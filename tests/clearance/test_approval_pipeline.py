@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from clearance.pipeline import bundle as code_bundle
 from clearance.pipeline import definition as ap
 
 ROLE = "arn:aws:iam::111122223333:role/clearance-approval"
@@ -170,7 +171,7 @@ def test_render_restores_environment(monkeypatch: pytest.MonkeyPatch, has_sdk_co
 
 def test_code_bundle_imports_from_the_zip_without_site_packages(tmp_path: Path) -> None:
     """The zip alone provides clearance and PyYAML (python -S: no site-packages at all)."""
-    bundle = ap.build_code_bundle(tmp_path / "clearance.zip")
+    bundle = code_bundle.build_code_bundle(tmp_path / "clearance.zip")
     names = zipfile.ZipFile(bundle).namelist()
     assert "clearance/pipeline/definition.py" in names
     assert "yaml/__init__.py" in names
@@ -190,8 +191,8 @@ def test_code_bundle_imports_from_the_zip_without_site_packages(tmp_path: Path) 
 
 def test_code_bundle_is_deterministic(tmp_path: Path) -> None:
     """Same package, same bytes: the uploaded object only changes when the code does."""
-    one = ap.build_code_bundle(tmp_path / "a" / "clearance.zip").read_bytes()
-    two = ap.build_code_bundle(tmp_path / "b" / "clearance.zip").read_bytes()
+    one = code_bundle.build_code_bundle(tmp_path / "a" / "clearance.zip").read_bytes()
+    two = code_bundle.build_code_bundle(tmp_path / "b" / "clearance.zip").read_bytes()
     assert one == two
 
 

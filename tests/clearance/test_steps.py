@@ -336,7 +336,7 @@ def test_update_calls_the_evidence_hook_after_the_decision(
 
 def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, policy_dir) -> None:
     """The shipped zip (what the processing job imports) runs both steps as subprocesses."""
-    from clearance.pipeline.definition import build_code_bundle
+    from clearance.pipeline.bundle import build_code_bundle
     from clearance_dev.standin import LocalAWS
 
     bundle = build_code_bundle(tmp_path / "clearance.zip")

@@ -16,7 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from clearance.pipeline.definition import CODE_BUNDLE_NAME, build_code_bundle
+from clearance.pipeline.bundle import build_code_bundle
+from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
 from clearance_dev.demo import llm as llm_demo
 from clearance_dev.demo.bake import bake, template_answers

@@ -37,7 +37,8 @@ from typing import Any
 
 from clearance.contract import fmt
 from clearance.contract.status import PENDING
-from clearance.pipeline.definition import CODE_BUNDLE_NAME, build_code_bundle
+from clearance.pipeline.bundle import build_code_bundle
+from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail
 from clearance_dev.demo.common import (
