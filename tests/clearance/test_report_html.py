@@ -20,6 +20,8 @@ from clearance.evidence.parse import load_reports_dir, parse_reports
 from clearance.evidence.report_html import fmt, render, write_report
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk-models/4"
+# A complete policy reference: checks.json without one is refused (clearance.contract.checks).
+POLICY_REF = {"id": "p", "version": "1", "sha256": "0" * 64}
 POLICY = """
 version: 7
 id: governance
@@ -376,7 +378,9 @@ def test_missing_inputs_name_the_option(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("ERROR: --checks: cannot read")
     checks = tmp_path / "checks.json"
     checks.write_text(
-        json.dumps({"model_package_arn": ARN, "policy": {}, "decision": "Rejected", "checks": []}),
+        json.dumps(
+            {"model_package_arn": ARN, "policy": POLICY_REF, "decision": "Rejected", "checks": []}
+        ),
         encoding="utf-8",
     )
     code = main(
@@ -405,7 +409,7 @@ def test_unreadable_report_is_stated_on_the_page(tmp_path):
     evidence.add_sources(sources)
     assert set(evidence.problems) == {"bias_post_training"}
     checks = parse_checks(
-        {"model_package_arn": ARN, "policy": {}, "decision": "Rejected", "checks": []}
+        {"model_package_arn": ARN, "policy": POLICY_REF, "decision": "Rejected", "checks": []}
     )
     page = write_report(tmp_path / "out.html", checks, evidence).read_text(encoding="utf-8")
     assert "unreadable" in page and "income" in page

@@ -305,10 +305,10 @@ def test_malformed_arn_is_one_error_line(tmp_path: Path, policy_dir: Path, capsy
 def test_unknown_package_fails_the_step_without_output(
     aws, policy_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    """A package that cannot be described is not decided: exit 1, no checks.json."""
+    """A package that cannot be described is not decided: exit 3 (AWS error), no checks.json."""
     arn = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{GROUP}/99"
     capsys.readouterr()
-    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 1
+    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 3
     assert capsys.readouterr().err.startswith("ERROR: --model-package-arn: cannot describe")
     assert not (tmp_path / "out" / "checks.json").exists()
 

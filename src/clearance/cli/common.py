@@ -9,9 +9,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 from clearance.contract import exitcodes, fmt
+from clearance.contract.args import ArgumentParser
 from clearance.contract.errors import ClearanceError
 from clearance.decide.checks import Decision
 from clearance.policy import Policy, load_policy, resolve_policy
@@ -42,11 +43,8 @@ class UsageError(ClearanceError):
         super().__init__(field, problem, fix)
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one ``ERROR:`` line instead of usage + message (exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_INVALID, f"ERROR: {self.prog}: {message}. Run '{self.prog} --help'\n")
+# The one parser helper (clearance.contract.args): one ``ERROR:`` line, exit 2.
+_Parser = ArgumentParser
 
 
 def _error(message: str) -> int:

@@ -1,8 +1,9 @@
 """`clearance report | audit | reevaluate`: the evidence subcommands.
 
 `register(subparsers)` adds them to the `clearance` parser (cli.py calls it); `main()` runs them on
-their own (`python -m clearance.cli.evidence ...`). Every handler returns an exit code: 0 done, 1
-an AWS call failed, 2 bad input (one `ERROR: <field>: <problem>. <fix>` line, nothing written).
+their own (`python -m clearance.cli.evidence ...`). Every handler returns an exit code from
+:mod:`clearance.contract.exitcodes`: 0 done, 2 bad input (one `ERROR: <field>: <problem>. <fix>`
+line, nothing written), 3 an AWS call failed.
 People read tables on stdout; machines pass `--json`; progress goes to stderr so stdout stays
 parseable."""
 
@@ -18,6 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from clearance.contract import exitcodes
+from clearance.contract.errors import error_line
 from clearance.evidence.audit import audit_group, reevaluate_group
 from clearance.evidence.checks_view import load_checks_file
 from clearance.evidence.common import EvidenceError
@@ -54,8 +57,8 @@ class Progress:
 
 
 def _error(field: str, problem: str, fix: str) -> int:
-    print(f"ERROR: {field}: {problem}. {fix}", file=sys.stderr)
-    return 2
+    print(error_line(field, problem, fix), file=sys.stderr)
+    return exitcodes.USAGE
 
 
 def _aws_error(exc: Exception) -> int:
@@ -75,7 +78,7 @@ def _aws_error(exc: Exception) -> int:
             "Check your credentials, region and AWS_ENDPOINT_URL",
             file=sys.stderr,
         )
-    return 1
+    return exitcodes.AWS
 
 
 def _clients() -> tuple[Any, Any]:

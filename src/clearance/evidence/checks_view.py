@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from clearance.contract.checks import ChecksError, decision_from_json
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
 
 # --------------------------------------------------------------------------------------------------
@@ -127,7 +128,12 @@ def _check_value(index: int, raw: Any) -> CheckValue:
 
 
 def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
-    """Validate a checks.json document; an approval with a failed check is refused (fail closed)."""
+    """Validate a checks.json document; an approval with a failed check is refused (fail closed).
+
+    The document first goes through the one strict parser
+    (:func:`clearance.contract.checks.decision_from_json`), so the evidence side refuses everything
+    the Update step refuses; the view then adds what display needs (finite bounds, unique ids).
+    """
     if not isinstance(doc, Mapping):
         raise EvidenceError("checks.json", "must be a JSON object", REGENERATE_FIX)
     arn = _text(doc, "model_package_arn", "")
@@ -181,6 +187,13 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
             "Approved although a check failed or no check ran; this checks.json is inconsistent",
             REGENERATE_FIX,
         )
+    # Everything the Update step refuses is refused here too (the messages above name the field
+    # more precisely, so they come first).
+    try:
+        decision_from_json(doc)
+    except ChecksError as exc:
+        problem = str(exc).removeprefix("checks.json: ")
+        raise EvidenceError("checks.json", problem, REGENERATE_FIX) from None
     reports = doc.get("reports") if isinstance(doc.get("reports"), Mapping) else {}
     return ChecksView(
         model_package_arn=arn,
@@ -208,9 +221,15 @@ def load_checks_file(path: str | Path) -> ChecksView:
             "--checks", f"cannot read {path}: {exc.strerror or exc}", "pass an existing checks.json"
         ) from None
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise EvidenceError(
             "--checks", f"{path} is not valid JSON ({exc})", REGENERATE_FIX
         ) from None
     return parse_checks(doc, hashlib.sha256(data).hexdigest())
+
+
+def _reject_constant(name: str) -> Any:
+    # The strict parser's rule for files: NaN/Infinity literals are not JSON (checks.json is
+    # written with allow_nan=False).
+    raise ValueError(f"non-standard JSON constant {name}")

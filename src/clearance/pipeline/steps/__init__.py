@@ -17,13 +17,13 @@ checks.json), 3 an AWS call or anything unexpected failed (nothing decided).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from clearance.contract import args as contract_args
 from clearance.contract import exitcodes
 from clearance.contract.arns import MODEL_PACKAGE_ARN
 from clearance.contract.errors import ClearanceError
@@ -43,11 +43,12 @@ class InputError(ClearanceError):
         super().__init__(field, problem, fix)
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse with the house error format: one ``ERROR:`` line naming the fix, exit 2."""
+class ArgumentParser(contract_args.ArgumentParser):
+    """The one parser helper (:mod:`clearance.contract.args`); errors name the field "arguments"."""
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
-        self.exit(2, f"ERROR: arguments: {message}. See {self.prog} --help\n")
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("error_field", "arguments")
+        super().__init__(*args, **kwargs)
 
 
 def error(message: str) -> None:
