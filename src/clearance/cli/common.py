@@ -57,7 +57,7 @@ def _error(message: str) -> int:
 
 def _fmt_value(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return fmt.display(value, 4)
     return json.dumps(value) if not isinstance(value, str) else value
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from clearance.contract import fmt
 from clearance.contract.checks import (
     Check,
     ChecksError,
@@ -124,7 +125,8 @@ def _judge(rule: Rule, selected: list[Selected]) -> Check:
             problems.append(f"{item.problem} (at {item.location})")
         elif item.number is None or not rule.within(item.number):
             problems.append(
-                f"{item.number:g} is outside {rule.describe_bounds()} (at {item.location})"
+                f"{fmt.number(item.number)} is outside {rule.describe_bounds()}"
+                f" (at {item.location})"
             )
     if problems:
         shown = "; ".join(problems[:_MAX_PROBLEMS])
@@ -136,7 +138,7 @@ def _judge(rule: Rule, selected: list[Selected]) -> Check:
             rule, f"{len(problems)} of {len(selected)} values failed: {shown}{suffix}", values
         )
     count = (
-        f"value {selected[0].number:g} is"
+        f"value {fmt.number(selected[0].number)} is"
         if len(selected) == 1
         else f"all {len(selected)} values are"
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import hashlib
 import re
 
+from clearance.contract.status import APPROVED, REJECTED
 from clearance.evidence.package import PackageInfo
 
-CARD_STATUS = {"Approved": "Approved", "Rejected": "PendingReview"}
+CARD_STATUS = {APPROVED: "Approved", REJECTED: "PendingReview"}
 ARCHIVED = "Archived"
 
 # Limits of the model card JSON schema and the CreateModelCard API (botocore service model).

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract.checks import ChecksError, decision_from_json
+from clearance.contract.status import APPROVED
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
 
 # --------------------------------------------------------------------------------------------------
@@ -181,7 +182,7 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
                 reason=_text(item, "reason", where, required=False),
             )
         )
-    if decision == "Approved" and (not checks or any(not c.passed for c in checks)):
+    if decision == APPROVED and (not checks or any(not c.passed for c in checks)):
         raise EvidenceError(
             "decision",
             "Approved although a check failed or no check ran; this checks.json is inconsistent",

@@ -6,6 +6,7 @@ import statistics
 import time
 from typing import Any
 
+from clearance.contract.status import APPROVED, PENDING, REJECTED
 from clearance.decide.checks import evaluate
 from clearance_dev.bench.registry import Registry, _percentile
 from clearance_dev.bench.reports import (
@@ -99,9 +100,9 @@ def bench_burst(registry: Registry, packages: int, progress: Progress) -> dict[s
             progress.note(f"{bar((i + 1) / len(started))} {i + 1}/{len(started)} decided")
     elapsed = time.perf_counter() - start
     after = registry.count()
-    approved = after["Approved"] - before["Approved"]
-    rejected = after["Rejected"] - before["Rejected"]
-    pending = after["PendingManualApproval"] - before["PendingManualApproval"]
+    approved = after[APPROVED] - before[APPROVED]
+    rejected = after[REJECTED] - before[REJECTED]
+    pending = after[PENDING] - before[PENDING]
     return {
         "packages": packages,
         "executions_started": len(started),

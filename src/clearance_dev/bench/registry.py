@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from clearance.contract.status import APPROVED, PENDING, REJECTED
 from clearance.pipeline.steps import evaluate as evaluate_step
 from clearance.pipeline.steps import update as update_step
 from clearance.policy import DEFAULT_POLICY_PATH
@@ -70,7 +71,7 @@ class Registry:
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
-            ModelApprovalStatus="PendingManualApproval",
+            ModelApprovalStatus=PENDING,
             ModelMetrics=self.metrics[kind],
             CustomerMetadataProperties={"team:project": "bench"},
         )["ModelPackageArn"]
@@ -108,7 +109,7 @@ class Registry:
     def count(self) -> dict[str, int]:
         counts = {}
         paginator = self.sm.get_paginator("list_model_packages")
-        for status in ("Approved", "Rejected", "PendingManualApproval"):
+        for status in (APPROVED, REJECTED, PENDING):
             counts[status] = sum(
                 len(page["ModelPackageSummaryList"])
                 for page in paginator.paginate(

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clearance.contract.reports import TABULAR_KINDS, primary_slot
+from clearance.contract.status import APPROVED, REJECTED
 from clearance.policy import DEFAULT_POLICY_PATH, load_policy
 
 LOGGER = logging.getLogger("clearance_dev.bench")
@@ -49,7 +50,7 @@ SHAP = {
                "late_payments": 0.0946, "employment_years": 0.0342, "loan_amount": 0.0705,
                "gender": 0.0801},
 }  # fmt: skip
-EXPECTED = {"fair": "Approved", "biased": "Rejected"}
+EXPECTED = {"fair": APPROVED, "biased": REJECTED}
 SLOTS = {kind: primary_slot(kind) for kind in TABULAR_KINDS}
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clearance.contract.status import APPROVED, REJECTED
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
@@ -246,7 +247,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     on_decision(d)
 
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
-    ok = [d["status"] for d in decisions] == ["Approved", "Rejected"]
+    ok = [d["status"] for d in decisions] == [APPROVED, REJECTED]
     _print_summary(decisions, out, progress, ok)
     return {"ok": ok, "decisions": decisions, "elapsed_s": round(progress.elapsed, 1)}
 
