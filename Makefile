@@ -74,9 +74,10 @@ $(AUTHZ_STAMP): $(AUTHZ_DIR)/package-lock.json $(AUTHZ_DIR)/package.json
 
 authz-deps: $(AUTHZ_STAMP) ## Install the test-only IAM simulator (npm ci, when package-lock.json changed)
 
-lint: venv ## ruff check and ruff format --check
+lint: venv ## ruff check, ruff format --check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	PYTHONPATH=$(CURDIR)/src $(VENV)/bin/lint-imports
 
 format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -100,13 +101,13 @@ test: lint cfn-lint checkov authz-deps ## Set everything up, lint, and run both 
 check: test ## Alias of test: exactly what .ci/run runs
 
 demo: venv ## End to end, no AWS account: bake, build twice, register, approve/reject on a local AWS stand-in
-	$(PY) -m clearance.demo
+	$(PY) -m clearance_dev.demo
 
 demo-llm: venv ## The LLM flow: bake the LLM variant, evaluate SmolLM2, register, decide
-	$(PY) -m clearance.demo --llm
+	$(PY) -m clearance_dev.demo --llm
 
 bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM)
-	$(PY) -m clearance.bench
+	$(PY) -m clearance_dev.bench
 
 package: venv ## Build the Service Catalog bundle into build/servicecatalog/
 	$(PY) tools/package.py

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHARED_DIR = REPO_ROOT.parent / "shared"
-REFERENCE_FORMATS = SHARED_DIR / "reference-formats"
+# AWS-format samples, each folder with a SOURCE.txt (origin, licence); never outside the repo.
+REFERENCE_FORMATS = REPO_ROOT / "tests" / "fixtures" / "aws-formats"
 
 # Set before any test module imports boto3 or the SageMaker SDK: both read these at import or at
 # client creation.

@@ -16,7 +16,7 @@ What it does:
 - bakes the team template with the given answers (cookiecutter's Python API, no prompts) and zips
   the result as the repository seed code;
 - zips the `clearance` package (plus PyYAML's pure-Python part, which Lambda's runtime lacks) as the
-  Lambda code, and asks `clearance.approval_pipeline` for the approval steps' code bundle;
+  Lambda code, and asks `clearance.pipeline.definition` for the approval steps' code bundle;
 - renders the approval pipeline definition offline and embeds it in the governance template inside
   `Fn::Sub`, so the bucket, role and code locations resolve at deploy time;
 - fixes the approval policy location in the definition (no `PolicyS3Uri` parameter: nobody who
@@ -60,7 +60,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SOURCE_DIR = REPO_ROOT / "servicecatalog"
 PACKAGE_DIR = REPO_ROOT / "src" / "clearance"
 PATTERN_FILE = PACKAGE_DIR / "patterns" / "model_package_pending.json"
-DEFAULT_POLICY = PACKAGE_DIR / "policies" / "default.yaml"
+DEFAULT_POLICY = PACKAGE_DIR / "policy" / "policies" / "default.yaml"
 DEFAULT_OUT = REPO_ROOT / "build" / "servicecatalog"
 GUARDRAIL_DIR = SOURCE_DIR / "guardrails"
 
@@ -213,7 +213,7 @@ def load_pattern() -> dict[str, Any]:
 
 def render_approval_definition(region: str) -> str:
     """The approval pipeline definition with CloudFormation placeholders (for Fn::Sub)."""
-    from clearance.approval_pipeline import render_definition
+    from clearance.pipeline.definition import render_definition
 
     definition = render_definition(
         region,
@@ -430,7 +430,7 @@ def package(opts: Options) -> dict[str, Any]:
 def _package_into(
     staging: Path, opts: Options, pattern: dict[str, Any], sources: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
-    from clearance.approval_pipeline import build_code_bundle
+    from clearance.pipeline.bundle import build_code_bundle
 
     work = staging / "work"
     work.mkdir()

@@ -6,8 +6,8 @@
                                                <stack-prefix>-portfolio  (where Studio runs)
 
 boto3 only; every client honours AWS_ENDPOINT_URL (botocore reads it), so the same command runs
-against moto's server (`clearance.standin.LocalAWS`) or a real account. `--dry-run` prints the plan
-and makes no AWS call at all.
+against moto's server (`clearance_dev.standin.LocalAWS`) or a real account. `--dry-run` prints the
+plan and makes no AWS call at all.
 
 Uploads are skipped when the object already carries the same sha256 (metadata), so re-publishing an
 unchanged bundle uploads nothing. The model-build template object is tagged

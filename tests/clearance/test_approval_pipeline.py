@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from clearance import approval_pipeline as ap
+from clearance.pipeline import bundle as code_bundle
+from clearance.pipeline import definition as ap
 
 ROLE = "arn:aws:iam::111122223333:role/clearance-approval"
 BUCKET = "governance-bucket"
@@ -61,7 +62,7 @@ def test_evaluate_reads_package_arn_and_policy_parameters(definition: dict) -> N
     """The package ARN comes from the parameter (never a list lookup), the policy from its input."""
     evaluate = _step(definition, "Evaluate")
     app = evaluate["Arguments"]["AppSpecification"]
-    assert app["ContainerEntrypoint"] == ["python3", "-m", "clearance.steps.evaluate"]
+    assert app["ContainerEntrypoint"] == ["python3", "-m", "clearance.pipeline.steps.evaluate"]
     argv = app["ContainerArguments"]
     assert argv[argv.index("--model-package-arn") + 1] == {"Get": "Parameters.ModelPackageArn"}
     assert argv[argv.index("--policy") + 1] == "/opt/ml/processing/policy"
@@ -89,7 +90,7 @@ def test_checks_json_is_evaluate_output_and_update_input(definition: dict) -> No
     assert update["Arguments"]["AppSpecification"]["ContainerEntrypoint"] == [
         "python3",
         "-m",
-        "clearance.steps.update",
+        "clearance.pipeline.steps.update",
     ]
 
 
@@ -170,9 +171,9 @@ def test_render_restores_environment(monkeypatch: pytest.MonkeyPatch, has_sdk_co
 
 def test_code_bundle_imports_from_the_zip_without_site_packages(tmp_path: Path) -> None:
     """The zip alone provides clearance and PyYAML (python -S: no site-packages at all)."""
-    bundle = ap.build_code_bundle(tmp_path / "clearance.zip")
+    bundle = code_bundle.build_code_bundle(tmp_path / "clearance.zip")
     names = zipfile.ZipFile(bundle).namelist()
-    assert "clearance/approval_pipeline.py" in names
+    assert "clearance/pipeline/definition.py" in names
     assert "yaml/__init__.py" in names
     assert not any("__pycache__" in n or n.endswith(".so") for n in names)
     code = "import clearance, yaml; print(clearance.__file__); print(yaml.safe_load('a: [1, 2]'))"
@@ -190,8 +191,8 @@ def test_code_bundle_imports_from_the_zip_without_site_packages(tmp_path: Path) 
 
 def test_code_bundle_is_deterministic(tmp_path: Path) -> None:
     """Same package, same bytes: the uploaded object only changes when the code does."""
-    one = ap.build_code_bundle(tmp_path / "a" / "clearance.zip").read_bytes()
-    two = ap.build_code_bundle(tmp_path / "b" / "clearance.zip").read_bytes()
+    one = code_bundle.build_code_bundle(tmp_path / "a" / "clearance.zip").read_bytes()
+    two = code_bundle.build_code_bundle(tmp_path / "b" / "clearance.zip").read_bytes()
     assert one == two
 
 

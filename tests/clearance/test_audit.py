@@ -10,8 +10,8 @@ import pytest
 from moto import mock_aws
 from test_modelcard import BUCKET, GROUP, register_package
 
-from clearance.audit import audit_group
-from clearance.evidence_cli import main
+from clearance.cli.evidence import main
+from clearance.evidence.audit import audit_group
 
 # The approval's registry metadata as the Update step writes it (README: what the registry records).
 DECIDED_AT = "2026-11-24T10:00:00Z"
@@ -242,10 +242,10 @@ def test_reevaluate_refuses_to_run_blind(registry, tmp_path, capsys, monkeypatch
 
 
 def test_unreachable_endpoint_is_one_error_line(capsys, monkeypatch):
-    """No registry to talk to: exit 1 and one line saying what to check, no traceback."""
+    """No registry to talk to: exit 3 and one line saying what to check, no traceback."""
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # discard port: refused at once
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
-    assert main(["audit", "--model-package-group", GROUP]) == 1
+    assert main(["audit", "--model-package-group", GROUP]) == 3
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("ERROR: AWS: ")
     assert "AWS_ENDPOINT_URL" in err[0]

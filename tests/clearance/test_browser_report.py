@@ -16,8 +16,9 @@ import pytest
 from test_modelcard import REPORTS, report_bytes
 from test_report_html import parse
 
-from clearance.evidence import parse_checks, parse_reports
-from clearance.report_html import FAIL_COLOUR, PASS_COLOUR, write_report
+from clearance.evidence.checks_view import parse_checks
+from clearance.evidence.parse import parse_reports
+from clearance.evidence.report_html import FAIL_COLOUR, PASS_COLOUR, write_report
 
 pytestmark = pytest.mark.browser
 

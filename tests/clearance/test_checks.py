@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from clearance import checks as checks_module
-from clearance.checks import (
+from clearance.decide import checks as checks_module
+from clearance.decide.checks import (
     APPROVED,
     REJECTED,
     ChecksError,
@@ -19,10 +19,10 @@ from clearance.checks import (
     load_checks,
     write_checks,
 )
+from clearance.decide.reports import ReportError
 from clearance.policy import load_default_policy, load_policy
-from clearance.reports import ReportError
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 CLARIFY_BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk-models/1"
 

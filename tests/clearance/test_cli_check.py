@@ -7,7 +7,6 @@ import hashlib
 import json
 import subprocess
 import sys
-import types
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 import pytest
 
 from clearance import cli
-from clearance.checks import load_checks
+from clearance.decide.checks import load_checks
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REFERENCE_FORMATS = REPO_ROOT.parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = REPO_ROOT / "tests" / "fixtures" / "aws-formats"
 BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"
 SHAP = REFERENCE_FORMATS / "clarify-explainability-analysis" / "analysis.json"
 QUALITY = REFERENCE_FORMATS / "model-quality-statistics-binary" / "statistics.json"
@@ -172,7 +171,7 @@ def test_a_failed_write_leaves_no_partial_file(
     def crash(*_: Any) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr("clearance.checks.os.replace", crash)
+    monkeypatch.setattr("clearance.contract.checks.os.replace", crash)
     with pytest.raises(OSError, match="disk full"):
         cli.main(_check_args(policy, out))
     assert list(out.parent.iterdir()) == []
@@ -228,22 +227,12 @@ def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
         assert name in listing
 
 
-def test_plugin_modules_add_subcommands(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """A plugin's register(subparsers) hook adds commands without editing cli.py."""
-    plugin = types.ModuleType("clearance_test_plugin")
-
-    def register(subparsers: Any) -> None:
-        sub = subparsers.add_parser("hello", help="say hello")
-        sub.set_defaults(func=lambda args: print("hello") or 0)
-
-    plugin.register = register  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "clearance_test_plugin", plugin)
-    monkeypatch.setattr(cli, "PLUGIN_MODULES", [*cli.PLUGIN_MODULES, "clearance_test_plugin"])
-    assert cli.main(["hello"]) == 0 and capsys.readouterr().out == "hello\n"
-    monkeypatch.setattr(cli, "PLUGIN_MODULES", ["clearance_absent_plugin"])
-    assert cli.main(["check", "--help"]) == 0  # an absent plugin is simply skipped
+def test_evidence_commands_are_always_registered(capsys: pytest.CaptureFixture[str]) -> None:
+    """report, audit and reevaluate are part of the one parser (no optional plugin import)."""
+    assert cli.main(["--help"]) == 0
+    listing = capsys.readouterr().out
+    for name in ("report", "audit", "reevaluate"):
+        assert name in listing
 
 
 def test_console_script_is_installed(policy: Path, tmp_path: Path) -> None:
@@ -266,7 +255,7 @@ def test_console_script_is_installed(policy: Path, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[Any]:
-    from clearance.standin import LocalAWS
+    from clearance_dev.standin import LocalAWS
 
     with LocalAWS(region="us-east-1") as aws:
         yield aws

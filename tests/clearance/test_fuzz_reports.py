@@ -1,7 +1,7 @@
 """Hypothesis fuzzing of the report parsers and the evaluator.
 
 Two properties, for every report kind:
-1. no exception escapes :func:`clearance.checks.evaluate`, whatever the bytes;
+1. no exception escapes :func:`clearance.decide.checks.evaluate`, whatever the bytes;
 2. a fuzzed report is Approved only if an independent oracle, reading the generated document the
    simple way, finds that every value each rule selects is a finite number (not a bool) within the
    rule's bounds, with no error entry, and at least one value per rule.
@@ -16,9 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearance.checks import APPROVED, Decision, evaluate
+from clearance.decide.checks import APPROVED, Decision, evaluate
+from clearance.decide.reports import ReportError, parse_report, select_values
 from clearance.policy import load_policy
-from clearance.reports import ReportError, parse_report, select_values
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/fuzz/1"
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])

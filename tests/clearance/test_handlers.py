@@ -32,9 +32,10 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 EVENTS = REPO_ROOT / "tests" / "events"
 PATTERN_FILE = REPO_ROOT / "src" / "clearance" / "patterns" / "model_package_pending.json"
 DOCS_SAMPLE = (
-    REPO_ROOT.parent
-    / "shared"
-    / "reference-formats"
+    REPO_ROOT
+    / "tests"
+    / "fixtures"
+    / "aws-formats"
     / "eventbridge-model-package-state-change"
     / "event.json"
 )

@@ -15,17 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from clearance import modelcard
-from clearance.evidence import (
-    EvidenceError,
-    PackageInfo,
-    after_decision,
-    load_checks_file,
-    parse_checks,
-    parse_reports,
-)
+from clearance.evidence import modelcard
+from clearance.evidence.checks_view import load_checks_file, parse_checks
+from clearance.evidence.common import EvidenceError
+from clearance.evidence.package import PackageInfo
+from clearance.evidence.parse import parse_reports
+from clearance.evidence.publish import after_decision
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 BUCKET = "governance-artifacts"
 GROUP = "credit-risk-models"
 ENTITY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -304,7 +301,6 @@ def test_llm_evaluation_becomes_metric_groups():
     assert bbq["bias_score.disambiguated"]["type"] == "string"
 
 
-@pytest.mark.skipif(not REFERENCE_FORMATS.is_dir(), reason="../shared/reference-formats absent")
 def test_content_from_real_clarify_and_model_monitor_outputs_validates():
     """AWS's own report files (with a null CDDPL) give schema-valid content."""
     reports = {
@@ -533,7 +529,7 @@ def test_rerun_changes_nothing_and_new_evidence_updates_the_card(aws, tmp_path):
 
 
 def _evidence_for(sm, s3, arn, checks_path):
-    from clearance.evidence import fetch_evidence_reports
+    from clearance.evidence.package import fetch_evidence_reports
 
     checks = load_checks_file(checks_path)
     package = PackageInfo.from_describe(sm.describe_model_package(ModelPackageName=arn))
@@ -627,7 +623,7 @@ rules:
 )
 def test_approval_pipeline_steps_leave_a_card_and_a_page(aws, tmp_path, floor, decision, status):
     """Evaluate step -> Update step with --evidence-dir: decision, card and page agree."""
-    from clearance.steps import evaluate, update
+    from clearance.pipeline.steps import evaluate, update
 
     sm, s3 = aws
     arn, _ = register_package(sm, s3, "v1")

@@ -25,7 +25,7 @@ import pytest
 from botocore.config import Config
 from moto import mock_aws
 
-from clearance.checks import APPROVED, REJECTED, Check, ChecksError, Decision, evaluate
+from clearance.decide.checks import APPROVED, REJECTED, Check, ChecksError, Decision, evaluate
 from clearance.policy import load_policy
 from clearance.registry import (
     MAX_DESCRIPTION,
@@ -36,7 +36,7 @@ from clearance.registry import (
     fetch_reports,
 )
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 BIAS = (REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json").read_bytes()
 SHAP = (REFERENCE_FORMATS / "clarify-explainability-analysis" / "analysis.json").read_bytes()
 QUALITY = (REFERENCE_FORMATS / "model-quality-statistics-binary" / "statistics.json").read_bytes()

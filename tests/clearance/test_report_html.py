@@ -13,17 +13,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_modelcard import REPORTS, report_bytes
 
-from clearance.evidence import (
-    EvidenceError,
-    load_checks_file,
-    load_reports_dir,
-    parse_checks,
-    parse_reports,
-)
-from clearance.evidence_cli import main
-from clearance.report_html import fmt, render, write_report
+from clearance.cli.evidence import main
+from clearance.evidence.checks_view import load_checks_file, parse_checks
+from clearance.evidence.common import EvidenceError
+from clearance.evidence.parse import load_reports_dir, parse_reports
+from clearance.evidence.report_html import fmt, render, write_report
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/credit-risk-models/4"
+# A complete policy reference: checks.json without one is refused (clearance.contract.checks).
+POLICY_REF = {"id": "p", "version": "1", "sha256": "0" * 64}
 POLICY = """
 version: 7
 id: governance
@@ -90,7 +88,7 @@ def parse(page: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def decided(tmp_path: Path) -> tuple[Path, Path]:
     """checks.json from the real evaluator, and the reports directory it read."""
-    from clearance.checks import evaluate, write_checks
+    from clearance.decide.checks import evaluate, write_checks
     from clearance.policy import load_policy
 
     reports_dir = tmp_path / "reports"
@@ -380,7 +378,9 @@ def test_missing_inputs_name_the_option(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("ERROR: --checks: cannot read")
     checks = tmp_path / "checks.json"
     checks.write_text(
-        json.dumps({"model_package_arn": ARN, "policy": {}, "decision": "Rejected", "checks": []}),
+        json.dumps(
+            {"model_package_arn": ARN, "policy": POLICY_REF, "decision": "Rejected", "checks": []}
+        ),
         encoding="utf-8",
     )
     code = main(
@@ -409,7 +409,7 @@ def test_unreadable_report_is_stated_on_the_page(tmp_path):
     evidence.add_sources(sources)
     assert set(evidence.problems) == {"bias_post_training"}
     checks = parse_checks(
-        {"model_package_arn": ARN, "policy": {}, "decision": "Rejected", "checks": []}
+        {"model_package_arn": ARN, "policy": POLICY_REF, "decision": "Rejected", "checks": []}
     )
     page = write_report(tmp_path / "out.html", checks, evidence).read_text(encoding="utf-8")
     assert "unreadable" in page and "income" in page

@@ -1,4 +1,4 @@
-"""Report selectors on AWS's real formats (the shared reference samples) and on hand-made shapes."""
+"""Report selectors on AWS's real formats (tests/fixtures/aws-formats) and on hand-made shapes."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 
 import pytest
 
-from clearance.policy import Rule
-from clearance.reports import (
+from clearance.decide.reports import (
     BIAS_METRICS,
     ReportError,
     model_kind,
@@ -18,17 +17,14 @@ from clearance.reports import (
     quality_kind,
     select_values,
 )
+from clearance.policy import Rule
 
-REFERENCE_FORMATS = Path(__file__).resolve().parents[2].parent / "shared" / "reference-formats"
+REFERENCE_FORMATS = Path(__file__).resolve().parents[1] / "fixtures" / "aws-formats"
 CLARIFY_BIAS = REFERENCE_FORMATS / "clarify-bias-analysis" / "analysis.json"
 CLARIFY_PRE = REFERENCE_FORMATS / "clarify-pretraining-bias-analysis-checkstep" / "analysis.json"
 CLARIFY_SHAP = REFERENCE_FORMATS / "clarify-explainability-analysis" / "analysis.json"
 MM_BINARY = REFERENCE_FORMATS / "model-quality-statistics-binary" / "statistics.json"
 MM_REGRESSION = REFERENCE_FORMATS / "model-quality-statistics-regression" / "statistics.json"
-
-pytestmark = pytest.mark.skipif(
-    not REFERENCE_FORMATS.is_dir(), reason="shared reference formats not present"
-)
 
 
 def _doc(path: Path) -> Any:

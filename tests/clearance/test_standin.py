@@ -8,7 +8,7 @@ import socket
 import boto3
 import pytest
 
-from clearance.standin import LocalAWS
+from clearance_dev.standin import LocalAWS
 
 
 def _port_open(host: str, port: int) -> bool:

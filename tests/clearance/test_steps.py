@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from clearance.steps import evaluate, update
+from clearance.pipeline.steps import evaluate, update
 
 REGION = "us-east-1"
 BUCKET = "governance-reports"
@@ -305,10 +305,10 @@ def test_malformed_arn_is_one_error_line(tmp_path: Path, policy_dir: Path, capsy
 def test_unknown_package_fails_the_step_without_output(
     aws, policy_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    """A package that cannot be described is not decided: exit 1, no checks.json."""
+    """A package that cannot be described is not decided: exit 3 (AWS error), no checks.json."""
     arn = f"arn:aws:sagemaker:{REGION}:123456789012:model-package/{GROUP}/99"
     capsys.readouterr()
-    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 1
+    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 3
     assert capsys.readouterr().err.startswith("ERROR: --model-package-arn: cannot describe")
     assert not (tmp_path / "out" / "checks.json").exists()
 
@@ -316,8 +316,8 @@ def test_unknown_package_fails_the_step_without_output(
 def test_update_calls_the_evidence_hook_after_the_decision(
     aws, policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--evidence-dir hands the recorded decision to clearance.steps.after_decision."""
-    from clearance import steps
+    """--evidence-dir hands the recorded decision to clearance.pipeline.steps.after_decision."""
+    from clearance.pipeline import steps
 
     sm, s3 = aws
     arn = register(sm, s3, FAIR)
@@ -336,8 +336,8 @@ def test_update_calls_the_evidence_hook_after_the_decision(
 
 def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, policy_dir) -> None:
     """The shipped zip (what the processing job imports) runs both steps as subprocesses."""
-    from clearance.approval_pipeline import build_code_bundle
-    from clearance.standin import LocalAWS
+    from clearance.pipeline.bundle import build_code_bundle
+    from clearance_dev.standin import LocalAWS
 
     bundle = build_code_bundle(tmp_path / "clearance.zip")
     with LocalAWS(region=REGION) as aws:
@@ -347,20 +347,21 @@ def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, pol
         arn = register(sm, s3, BIASED)
         env = {**os.environ, "PYTHONPATH": str(bundle)}
         env.pop("AWS_DEFAULT_REGION", None)  # the steps take the region from the package ARN
-        probe = "import clearance.steps.evaluate as m; print(m.__file__)"
+        probe = "import clearance.pipeline.steps.evaluate as m; print(m.__file__)"
         where = subprocess.run(
             [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
         )
         assert where.stdout.startswith(str(bundle))
         out = tmp_path / "checks"
         evaluated = subprocess.run(
-            [sys.executable, "-m", "clearance.steps.evaluate", "--model-package-arn", arn,
+            [sys.executable, "-m", "clearance.pipeline.steps.evaluate", "--model-package-arn", arn,
              "--policy", str(policy_dir), "--output-dir", str(out), "--allowed-buckets", BUCKET],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert evaluated.returncode == 0, evaluated.stderr
         updated = subprocess.run(
-            [sys.executable, "-m", "clearance.steps.update", "--checks", str(out / "checks.json")],
+            [sys.executable, "-m", "clearance.pipeline.steps.update",
+             "--checks", str(out / "checks.json")],
             env=env, capture_output=True, text=True, check=False,
         )  # fmt: skip
         assert updated.returncode == 0, updated.stderr
@@ -390,23 +391,6 @@ def test_group_override_beside_the_policy_applies(aws, policy_dir: Path, tmp_pat
     assert checks["decision"] == "Approved"
     assert [c["id"] for c in checks["checks"]] == ["disparate-impact", "accuracy"]
     assert GROUP in checks["policy"]["id"]
-
-
-def test_evidence_hook_is_optional(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Without clearance.evidence the decision stands and the hook reports nothing."""
-    import importlib
-
-    from clearance import steps
-
-    real = importlib.import_module
-
-    def missing(name: str, *args: Any, **kwargs: Any) -> Any:
-        if name == "clearance.evidence":
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return real(name, *args, **kwargs)
-
-    monkeypatch.setattr(steps.importlib, "import_module", missing)
-    assert steps.after_decision(None, None, "arn", tmp_path / "c.json", tmp_path) is None
 
 
 @pytest.mark.parametrize(

@@ -22,12 +22,12 @@ import pytest
 from cookiecutter.main import cookiecutter
 from moto import mock_aws
 
-from clearance.checks import evaluate
-from clearance.llm import demo as llm_demo
+from clearance.decide.checks import evaluate
 from clearance.policy import load_policy
+from clearance_dev.demo import llm as llm_demo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_POLICY = REPO_ROOT / "src" / "clearance" / "policies" / "default.yaml"
+DEFAULT_POLICY = REPO_ROOT / "src" / "clearance" / "policy" / "policies" / "default.yaml"
 ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/llm-models/1"
 
 

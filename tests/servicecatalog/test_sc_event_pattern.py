@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 from sc_helpers import PATTERN_FILE, REPO_ROOT, load_template
 
-from clearance.standin import LocalAWS
+from clearance_dev.standin import LocalAWS
 
 EVENT_SAMPLE = (
-    REPO_ROOT.parent
-    / "shared"
-    / "reference-formats"
+    REPO_ROOT
+    / "tests"
+    / "fixtures"
+    / "aws-formats"
     / "eventbridge-model-package-state-change"
     / "event.json"
 )

@@ -1,4 +1,4 @@
-"""tools/publish.py against moto's server (clearance.standin.LocalAWS on 127.0.0.1).
+"""tools/publish.py against moto's server (clearance_dev.standin.LocalAWS on 127.0.0.1).
 
 moto's CloudFormation creates only some resource types (no SageMaker Pipeline, ModelPackageGroup,
 CodeBuild, Service Catalog, CloudWatch alarm, EventInvokeConfig, S3 BucketPolicy or EventBusPolicy)
@@ -23,7 +23,7 @@ import pytest
 from moto.cloudformation.parsing import get_model_map
 from sc_helpers import PATTERN_FILE, load_template
 
-from clearance.standin import LocalAWS
+from clearance_dev.standin import LocalAWS
 
 BUCKET = "clearance-bundle-test"
 STUDIO = "portfolio:StudioExecutionRoleArns=arn:aws:iam::222222222222:role/studio"

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote_plus
 
+from clearance.contract.errors import ClearanceError
 from clearance.handlers import cached_client, configure_logging, log
 
 if TYPE_CHECKING:
@@ -54,8 +55,12 @@ META_VERSION = "source-version-id"
 META_SHA256 = "source-sha256"
 
 
-class CopyError(RuntimeError):
+class CopyError(ClearanceError, RuntimeError):
     """A copy that failed in a way a retry may fix (AWS error, checksum mismatch)."""
+
+    def __init__(self, message: str) -> None:
+        self.field, self.problem, self.fix = "copy", message, ""
+        Exception.__init__(self, message)
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from clearance.contract.arns import MODEL_PACKAGE_ARN
+from clearance.contract.errors import ClearanceError
+from clearance.contract.status import PENDING
 from clearance.handlers import cached_client, configure_logging, log
 
 if TYPE_CHECKING:
@@ -40,18 +43,18 @@ LOG = logging.getLogger(__name__)
 
 DETAIL_TYPE = "SageMaker Model Package State Change"
 SOURCE = "aws.sagemaker"
-PENDING = "PendingManualApproval"
-# botocore: ModelPackageArn pattern.
-ARN_PATTERN = re.compile(
-    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]{9,16}:[0-9]{12}:model-package/\S{1,2048}$"
-)
+ARN_PATTERN = MODEL_PACKAGE_ARN  # the one strict pattern: clearance.contract.arns
 # botocore: PipelineExecutionName (the display name) [a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}.
 MAX_DISPLAY_NAME = 82
 TOKEN_NAMESPACE = "clearance-start-approval:"
 
 
-class EventError(ValueError):
+class EventError(ClearanceError, ValueError):
     """The event is not a usable model package state change; ``str()`` says why."""
+
+    def __init__(self, message: str) -> None:
+        self.field, self.problem, self.fix = "event", message, ""
+        Exception.__init__(self, message)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,359 @@
+"""`clearance report | audit | reevaluate`: the evidence subcommands.
+
+`register(subparsers)` adds them to the `clearance` parser (cli.py calls it); `main()` runs them on
+their own (`python -m clearance.cli.evidence ...`). Every handler returns an exit code from
+:mod:`clearance.contract.exitcodes`: 0 done, 2 bad input (one `ERROR: <field>: <problem>. <fix>`
+line, nothing written), 3 an AWS call failed.
+People read tables on stdout; machines pass `--json`; progress goes to stderr so stdout stays
+parseable."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from clearance.contract import exitcodes
+from clearance.contract.errors import error_line
+from clearance.evidence.audit import audit_group, reevaluate_group
+from clearance.evidence.checks_view import load_checks_file
+from clearance.evidence.common import EvidenceError
+from clearance.evidence.parse import load_reports_dir, parse_reports
+from clearance.evidence.report_html import write_report
+from clearance.policy import PolicyError, load_policy, resolve_policy
+
+Handler = Callable[[argparse.Namespace], int]
+ALLOWED_BUCKETS_ENV = "CLEARANCE_ALLOWED_BUCKETS"
+
+
+class Progress:
+    """`[i/n] what` on stderr: rewritten in place on a terminal, about ten lines in a log."""
+
+    def __init__(self, label: str, stream: TextIO | None = None) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_decile = -1
+
+    def __call__(self, done: int, total: int, what: str) -> None:
+        if total < 2:
+            return
+        if self.tty:
+            self.stream.write(f"\r[{done}/{total}] {self.label} {what[-60:]}\x1b[K")
+            if done == total:
+                self.stream.write("\n")
+        else:
+            decile = done * 10 // total
+            if decile != self.last_decile:
+                self.last_decile = decile
+                self.stream.write(f"[{done}/{total}] {self.label}\n")
+        self.stream.flush()
+
+
+def _error(field: str, problem: str, fix: str) -> int:
+    print(error_line(field, problem, fix), file=sys.stderr)
+    return exitcodes.USAGE
+
+
+def _aws_error(exc: Exception) -> int:
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        op = getattr(exc, "operation_name", "AWS call")
+        print(
+            f"ERROR: {op}: {err.get('Code', 'Error')}: {err.get('Message', '')}. "
+            "Check the name, your credentials and AWS_ENDPOINT_URL",
+            file=sys.stderr,
+        )
+    else:
+        print(
+            f"ERROR: AWS: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
+            "Check your credentials, region and AWS_ENDPOINT_URL",
+            file=sys.stderr,
+        )
+    return exitcodes.AWS
+
+
+def _clients() -> tuple[Any, Any]:
+    import boto3
+
+    # boto3 honours AWS_ENDPOINT_URL itself, so the local stand-in needs no flag here.
+    return boto3.client("sagemaker"), boto3.client("s3")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _require_group(sm: Any, group: str) -> int | None:
+    from botocore.exceptions import ClientError
+
+    try:
+        sm.describe_model_package_group(ModelPackageGroupName=group)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("ValidationException", "ResourceNotFound"):
+            return _error(
+                "--model-package-group",
+                f"no model package group named {group!r}",
+                "pass an existing group (aws sagemaker list-model-package-groups)",
+            )
+        raise
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+
+
+def add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checks", required=True, help="checks.json of one decision")
+    parser.add_argument(
+        "--reports-dir",
+        help="folder with the reports the decision used (a `make local` reports/ folder, or "
+        "<kind>.json files); adds SHAP and bias charts",
+    )
+    parser.add_argument("--out", required=True, help="HTML file to write")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def run_report(args: argparse.Namespace) -> int:
+
+    started = time.perf_counter()
+    out = Path(args.out)
+    if out.exists() and out.is_dir():
+        return _error("--out", f"{out} is a directory", "pass a file name ending in .html")
+    try:
+        checks = load_checks_file(args.checks)
+        evidence = None
+        if args.reports_dir:
+            reports, sources = load_reports_dir(args.reports_dir)
+            evidence = parse_reports(reports)
+            evidence.add_sources(sources)
+    except EvidenceError as exc:
+        return _error(exc.field, exc.problem, exc.fix)
+    write_report(out, checks, evidence)
+    summary = {
+        "html": str(out),
+        "decision": checks.decision,
+        "checks": len(checks.checks),
+        "failed_checks": [c.id for c in checks.failed],
+        "seconds": round(time.perf_counter() - started, 4),
+    }
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(
+            f"{checks.decision}: wrote {out} "
+            f"({len(checks.checks)} checks, {len(checks.failed)} failed)"
+        )
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# audit
+
+
+def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-package-group", required=True, help="model package group name")
+    parser.add_argument("--json", action="store_true", help="print JSON (a list of packages)")
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        sm, _ = _clients()
+        missing = _require_group(sm, args.model_package_group)
+        if missing is not None:
+            return missing
+        rows = audit_group(sm, args.model_package_group, Progress("describing"))
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_error(exc)
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+        return 0
+    if not rows:
+        print(f"{args.model_package_group}: no model packages")
+        return 0
+    print(
+        _table(
+            ["version", "status", "decided by", "decided at", "policy", "failed checks"],
+            [
+                [
+                    r.version if r.version is not None else "-",
+                    r.status,
+                    r.decided_by or "-",
+                    r.decided_at or "-",
+                    f"{r.policy_id} v{r.policy_version}" if r.policy_id else "-",
+                    " ".join(
+                        r.failed_checks
+                        + ([f"+{r.failed_not_listed}"] if r.failed_not_listed else [])
+                    )
+                    or "-",
+                ]
+                for r in rows
+            ],
+        )
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# reevaluate
+
+
+def add_reevaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model-package-group", required=True, help="model package group name")
+    parser.add_argument("--policy", required=True, help="policy YAML to evaluate with")
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="only show which decisions the policy would flip; change nothing",
+    )
+    parser.add_argument(
+        "--allowed-buckets",
+        "--allowed-bucket",
+        dest="allowed_buckets",
+        action="append",
+        default=None,
+        help="comma-separated buckets (or *-patterns) reports may be read from, as the approval's "
+        f"Evaluate step takes them; repeatable; default: ${ALLOWED_BUCKETS_ENV}",
+    )
+    parser.add_argument(
+        "--overrides-dir",
+        help="per-group overrides (<group>.yaml); default: overrides/ beside the policy if "
+        "present, else the policy's own `overrides:`",
+    )
+    parser.add_argument(
+        "--out-dir",
+        default="build/reevaluate",
+        help="where checks.json, model card reports (HTML) of newly decided packages go",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON (a list of packages)")
+
+
+def run_reevaluate(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    raw = args.allowed_buckets or [os.environ.get(ALLOWED_BUCKETS_ENV, "")]
+    buckets = [b.strip() for item in raw for b in item.split(",") if b.strip()]
+    if not buckets:
+        return _error(
+            "--allowed-buckets",
+            "no bucket is allowed, so every report would fail",
+            f"pass --allowed-buckets NAME (the governance bucket) or set {ALLOWED_BUCKETS_ENV}",
+        )
+
+    policy_path = Path(args.policy)
+    overrides = Path(args.overrides_dir) if args.overrides_dir else None
+    if overrides is None and (policy_path.parent / "overrides").is_dir():
+        overrides = policy_path.parent / "overrides"  # as the approval's Evaluate step does
+    if overrides is not None and not overrides.is_dir():
+        return _error("--overrides-dir", f"{overrides} is not a directory", "pass a folder")
+    try:
+        # The group's effective policy: the same resolution the approval pipeline applies.
+        policy = resolve_policy(load_policy(policy_path), overrides, args.model_package_group)
+    except PolicyError as exc:
+        return _error("--policy", str(exc), "fix the policy file")
+    except OSError as exc:
+        return _error(
+            "--policy", f"cannot read {args.policy}: {exc.strerror or exc}", "pass a policy YAML"
+        )
+    try:
+        sm, s3 = _clients()
+        missing = _require_group(sm, args.model_package_group)
+        if missing is not None:
+            return missing
+        rows = reevaluate_group(
+            sm,
+            s3,
+            args.model_package_group,
+            policy,
+            allowed_buckets=buckets,
+            dry_run=args.dry_run,
+            out_dir=None if args.dry_run else args.out_dir,
+            progress=Progress("evaluating"),
+        )
+    except (ClientError, BotoCoreError) as exc:
+        return _aws_error(exc)
+    except EvidenceError as exc:
+        return _error(exc.field, exc.problem, exc.fix)
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=2))
+        return 0
+    flips = sum(r.flips for r in rows)
+    print(
+        _table(
+            ["version", "status", "new policy", "flips", "failed checks", "action"],
+            [
+                [
+                    r.version if r.version is not None else "-",
+                    r.status,
+                    r.new_decision,
+                    "FLIP" if r.flips else "-",
+                    ",".join(r.failed_checks) or "-",
+                    r.action,
+                ]
+                for r in rows
+            ],
+        )
+    )
+    decided = sum(r.action == "decided" for r in rows)
+    tail = (
+        " (dry run: nothing changed)" if args.dry_run else f"; {decided} pending package(s) decided"
+    )
+    print(f"{len(rows)} package(s), {flips} recorded decision(s) would flip{tail}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------
+# wiring
+
+SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "report": (
+        "render one decision as a self-contained HTML page",
+        add_report_arguments,
+        run_report,
+    ),
+    "audit": (
+        "list every package of a group with its decision trail",
+        add_audit_arguments,
+        run_audit,
+    ),
+    "reevaluate": (
+        "show what a policy would change; decide pending packages",
+        add_reevaluate_arguments,
+        run_reevaluate,
+    ),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add report/audit/reevaluate to argparse subparsers; each sets `func` (args -> int)."""
+    for name, (help_text, add_arguments, handler) in SUBCOMMANDS.items():
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_arguments(parser)
+        parser.set_defaults(func=handler)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(prog="clearance", description=__doc__.splitlines()[0])
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""checks.json: the one model (:class:`Check`, :class:`Decision`), parser and writer.
+
+checks.json is the contract between the Evaluate step (or ``clearance check``), the Update step and
+the evidence tools::
+
+    {"model_package_arn": ..., "policy": {"id", "version", "sha256"},
+     "decision": "Approved"|"Rejected",
+     "checks": [{"id", "report", "metric", "passed", "values", "bounds", "reason"}],
+     "evaluated_at": "...Z", "reports": {kind: {"s3_uri", "sha256"}},
+     "model_kind": ..., "not_applicable": [rule ids]}
+
+It is written canonically (sorted keys, two-space indent, trailing newline) so the sha256 of the
+file's bytes equals :attr:`Decision.sha256`, the digest the registry metadata records. The parser
+is strict: a document the Update step must not act on (an Approved verdict its own checks
+contradict, a missing policy digest, NaN literals) is a :class:`ChecksError`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clearance.contract.errors import ClearanceError
+from clearance.contract.status import APPROVED, REJECTED
+
+__all__ = [
+    "APPROVED",
+    "REJECTED",
+    "Check",
+    "ChecksError",
+    "Decision",
+    "decision_from_json",
+    "load_checks",
+    "write_checks",
+]
+
+
+class ChecksError(ClearanceError, ValueError):
+    """A checks.json that is unreadable or inconsistent (e.g. Approved with a failed check)."""
+
+    def __init__(self, message: str) -> None:
+        field_name, _, problem = message.partition(": ")
+        self.field, self.problem, self.fix = field_name, problem or message, ""
+        Exception.__init__(self, message)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one rule."""
+
+    id: str
+    report: str
+    metric: str
+    passed: bool
+    values: tuple[Any, ...]
+    bounds: Mapping[str, float | None]
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "report": self.report,
+            "metric": self.metric,
+            "passed": self.passed,
+            "values": list(self.values),
+            "bounds": dict(self.bounds),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The evaluation of one model package against one policy."""
+
+    model_package_arn: str
+    policy: Mapping[str, Any]
+    decision: str
+    checks: tuple[Check, ...]
+    evaluated_at: str | None = None
+    reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    model_kind: str | None = None
+    not_applicable: tuple[str, ...] = ()
+
+    @property
+    def approved(self) -> bool:
+        return self.decision == APPROVED
+
+    @property
+    def failed_checks(self) -> list[Check]:
+        return [check for check in self.checks if not check.passed]
+
+    def to_json(self) -> dict[str, Any]:
+        """The checks.json document."""
+        out: dict[str, Any] = {
+            "model_package_arn": self.model_package_arn,
+            "policy": dict(self.policy),
+            "decision": self.decision,
+            "checks": [check.to_json() for check in self.checks],
+        }
+        if self.evaluated_at is not None:
+            out["evaluated_at"] = self.evaluated_at
+        if self.reports:
+            out["reports"] = {kind: dict(info) for kind, info in self.reports.items()}
+        if self.model_kind is not None:
+            out["model_kind"] = self.model_kind
+        if self.not_applicable:
+            out["not_applicable"] = list(self.not_applicable)
+        return out
+
+    def to_bytes(self) -> bytes:
+        """Canonical checks.json bytes (strict JSON: no NaN or Infinity literals)."""
+        text = json.dumps(
+            self.to_json(), indent=2, sort_keys=True, allow_nan=False, ensure_ascii=False
+        )
+        return (text + "\n").encode("utf-8")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
+
+def write_checks(decision: Decision, path: str | Path) -> Path:
+    """Write checks.json atomically (temporary file in the same directory, then rename)."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    data = decision.to_bytes()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _require(cond: bool, problem: str) -> None:
+    if not cond:
+        raise ChecksError(problem)
+
+
+def decision_from_json(doc: Any) -> Decision:
+    """Validate a checks.json document and rebuild the Decision. Raises :class:`ChecksError`."""
+    _require(isinstance(doc, dict), "checks.json: expected an object")
+    arn = doc.get("model_package_arn")
+    _require(isinstance(arn, str) and bool(arn), "checks.json: model_package_arn missing")
+    policy = doc.get("policy")
+    _require(
+        isinstance(policy, dict) and {"id", "version", "sha256"} <= set(policy),
+        "checks.json: policy must carry id, version and sha256",
+    )
+    verdict = doc.get("decision")
+    _require(
+        verdict in (APPROVED, REJECTED),
+        f"checks.json: decision {verdict!r} is not Approved/Rejected",
+    )
+    raw_checks = doc.get("checks")
+    _require(isinstance(raw_checks, list), "checks.json: checks must be a list")
+    checks: list[Check] = []
+    for index, item in enumerate(raw_checks):
+        _require(isinstance(item, dict), f"checks.json: checks[{index}] is not an object")
+        missing = {"id", "report", "metric", "passed", "values", "bounds", "reason"} - set(item)
+        _require(not missing, f"checks.json: checks[{index}] lacks {sorted(missing)}")
+        _require(
+            isinstance(item["passed"], bool),
+            f"checks.json: checks[{index}].passed is not a boolean",
+        )
+        _require(
+            isinstance(item["values"], list), f"checks.json: checks[{index}].values is not a list"
+        )
+        _require(
+            isinstance(item["bounds"], dict),
+            f"checks.json: checks[{index}].bounds is not an object",
+        )
+        checks.append(
+            Check(
+                id=str(item["id"]),
+                report=str(item["report"]),
+                metric=str(item["metric"]),
+                passed=item["passed"],
+                values=tuple(item["values"]),
+                bounds=dict(item["bounds"]),
+                reason=str(item["reason"]),
+            )
+        )
+    # The Update step acts on this file: an Approved verdict that its own checks contradict is
+    # tampering or a bug, and must not reach the registry.
+    if verdict == APPROVED:
+        _require(
+            bool(checks) and all(c.passed for c in checks),
+            "checks.json: decision is Approved but not every check passed",
+        )
+    else:
+        _require(
+            not checks or not all(c.passed for c in checks),
+            "checks.json: decision is Rejected but every check passed",
+        )
+    reports = doc.get("reports") or {}
+    _require(isinstance(reports, dict), "checks.json: reports must be an object")
+    evaluated_at = doc.get("evaluated_at")
+    _require(
+        evaluated_at is None or isinstance(evaluated_at, str),
+        "checks.json: evaluated_at must be a string",
+    )
+    kind = doc.get("model_kind")
+    _require(kind is None or isinstance(kind, str), "checks.json: model_kind must be a string")
+    skipped = doc.get("not_applicable") or []
+    _require(
+        isinstance(skipped, list) and all(isinstance(x, str) for x in skipped),
+        "checks.json: not_applicable must be a list of rule ids",
+    )
+    return Decision(
+        model_package_arn=arn,
+        policy=dict(policy),
+        decision=verdict,
+        checks=tuple(checks),
+        evaluated_at=evaluated_at,
+        reports=reports,
+        model_kind=kind,
+        not_applicable=tuple(skipped),
+    )
+
+
+def load_checks(path: str | Path) -> Decision:
+    """Read and validate checks.json. Raises :class:`ChecksError` with the reason."""
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise ChecksError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ChecksError(f"{path} is not valid JSON: {exc}") from None
+    return decision_from_json(doc)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")

@@ -1,0 +1,100 @@
+"""Update step: checks.json -> one update_model_package call, then the evidence hook.
+
+    python -m clearance.pipeline.steps.update --checks /opt/ml/processing/checks/checks.json \
+        [--evidence-dir /opt/ml/processing/evidence]
+
+The status, the approval description naming the failed checks and the clearance:* metadata go in
+one ``update_model_package`` call (``clearance.registry.apply_decision``). A package that is no
+longer PendingManualApproval is left as it is, and the step says so. A rejection is a successful
+run. An unreadable or self-contradicting checks.json exits 2 without touching the registry.
+After the decision, ``clearance.pipeline.steps.after_decision`` writes the model card and HTML
+report (``clearance.evidence.publish``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from clearance import registry
+from clearance.decide.checks import ChecksError, load_checks
+from clearance.pipeline import steps
+from clearance.pipeline.steps import (
+    EXIT_FAILED,
+    EXIT_INVALID,
+    EXIT_OK,
+    ArgumentParser,
+    InputError,
+    error,
+)
+
+LOGGER = logging.getLogger("clearance.pipeline.steps.update")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = ArgumentParser(
+        prog="python -m clearance.pipeline.steps.update",
+        description="Record the Evaluate step's decision in the model registry.",
+    )
+    parser.add_argument("--checks", required=True, type=Path)
+    parser.add_argument(
+        "--evidence-dir",
+        type=Path,
+        default=None,
+        help="where the evidence hook writes the HTML report (default: no evidence)",
+    )
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int:
+    """The step; ``clients`` = (sagemaker, s3) to reuse, else created for the package's region."""
+
+    try:
+        decision = load_checks(args.checks)
+        region = steps.region_from_arn(decision.model_package_arn)
+    except ChecksError as exc:
+        error(f"--checks: {exc}. Pass the checks.json the Evaluate step wrote")
+        return EXIT_INVALID
+    except InputError as exc:
+        error(f"--checks: model_package_arn in {args.checks}: {exc}")
+        return EXIT_INVALID
+
+    steps.log_code_location()
+    sm, s3 = clients or steps.aws_clients(region)
+    result = registry.apply_decision(sm, decision)
+    # registry logs the change itself; stdout gets the one line a person scans for.
+    print(_describe(result))
+
+    if args.evidence_dir is not None:
+        evidence = steps.after_decision(
+            sm, s3, decision.model_package_arn, args.checks, args.evidence_dir
+        )
+        if evidence is not None:
+            LOGGER.info("evidence: %s", evidence)
+    return EXIT_OK
+
+
+def _describe(result: object) -> str:
+    message = getattr(result, "message", None)
+    if isinstance(message, str) and message:
+        return message
+    return str(result)
+
+
+def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:
+    args = parse_args(argv)
+    steps.setup_logging()
+    try:
+        return run(args, clients)
+    except Exception as exc:  # noqa: BLE001 - the step fails with one line
+        LOGGER.exception("update failed")
+        error(f"update: {type(exc).__name__}: {exc}. See the log above")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
