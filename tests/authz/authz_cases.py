@@ -371,6 +371,14 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
         ),
         # Copy path: team report -> governance bucket (write-once versions).
         ("copy: read the team report", Call("copy-role", "s3:GetObject", team_report)),
+        (
+            "copy: server-side copy reads the source version",
+            Call("copy-role", "s3:GetObjectVersion", team_report),
+        ),
+        (
+            "copy: server-side copy reads the source tags",
+            Call("copy-role", "s3:GetObjectVersionTagging", team_report),
+        ),
         ("copy: decrypt the team report", Call("copy-role", "kms:Decrypt", team_key, via_s3)),
         ("copy: write the governance copy", Call("copy-role", "s3:PutObject", _copied(w, TEAM))),
         ("copy: encrypt the governance copy", Call("copy-role", "kms:GenerateDataKey", gov_key)),
