@@ -333,6 +333,19 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
             ),
         ),
         (
+            "launch: give the bounded role its policy",
+            Call(
+                "team-launch-role",
+                "iam:PutRolePolicy",
+                f"arn:aws:iam::{TEAM}:role/sagemaker-{name}-{project_id}-smexec",
+                {
+                    "iam:PermissionsBoundary": w.portfolio.get_att(
+                        "ProjectRoleBoundary", "PolicyArn"
+                    )
+                },
+            ),
+        ),
+        (
             "launch: call the registry-groups Lambda",
             Call(
                 "team-launch-role",

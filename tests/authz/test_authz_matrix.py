@@ -79,6 +79,13 @@ def test_edges_are_denied() -> None:
     decisions = decide([call for _, call in cases])
     allowed = [why for (why, _), d in zip(cases, decisions, strict=True) if d.allowed]
     assert not allowed, allowed
+    ignored = [
+        (why, key)
+        for (why, _), d in zip(cases, decisions, strict=True)
+        for key in d.ignored_context_keys
+        if not key.startswith("aws:")
+    ]
+    assert not ignored, ignored
 
 
 def test_report_prints_the_matrix_and_exits_zero() -> None:
