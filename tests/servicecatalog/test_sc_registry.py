@@ -25,6 +25,7 @@ GOVERNANCE = "123456789012"  # moto's account plays the governance account
 TEAM = "111111111111"
 ORG = "o-exampleorg01"
 APPROVAL = f"arn:aws:iam::{GOVERNANCE}:role/clearance-approval-pipeline-role"
+REGISTRY = f"arn:aws:iam::{GOVERNANCE}:role/clearance-registry-groups-role"
 STACK = f"arn:aws:cloudformation:us-east-1:{TEAM}:stack/SC-{TEAM}-pp-abc/0000-1111"
 
 
@@ -59,6 +60,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "ACCOUNT_ID": GOVERNANCE,
         "ORGANIZATION_ID": ORG,
         "APPROVAL_ROLE_ARN": APPROVAL,
+        "REGISTRY_ROLE_ARN": REGISTRY,
         "TEAM_ACCOUNT_IDS": f"{TEAM},444444444444",
     }
     for key, value in env.items():
@@ -124,6 +126,12 @@ def test_launch_creates_the_group_with_its_policy(registry: dict[str, Any]) -> N
         "aws:PrincipalOrgID": ORG,
     }
     assert sids["OnlyApprovalDecides"]["Effect"] == "Deny"
+    assert sids["NobodyRegistersDecided"]["Condition"] == {
+        "StringNotEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    }
+    assert sids["OnlyRegistrySetsPolicy"]["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": REGISTRY}
+    }
     assert sids["OnlyApprovalDecides"]["Condition"] == {
         "ArnNotEquals": {"aws:PrincipalArn": APPROVAL}
     }
