@@ -478,6 +478,14 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
             Call("policy-owner", "sts:AssumeRole", w.principal("registry-admin").arn),
         ),
         (
+            "policy owner: seed or publish a policy version (publish.py)",
+            Call("policy-owner", "s3:PutObject", _gov_object(w, "policies/default.yaml")),
+        ),
+        (
+            "policy owner: upload the bundle (publish.py)",
+            Call("policy-owner", "s3:PutObject", f"arn:aws:s3:::{BUNDLE_BUCKET}/clearance/x.zip"),
+        ),
+        (
             "registry admin: publish a policy version",
             Call("registry-admin", "s3:PutObject", _gov_object(w, "policies/default.yaml")),
         ),

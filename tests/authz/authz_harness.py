@@ -100,6 +100,7 @@ def render_guardrail(name: str) -> dict[str, Any]:
         "NamePrefix": PREFIX,
         "OrganizationId": ORG,
         "BundleBucket": BUNDLE_BUCKET,
+        "RegistryAdminArns": package.registry_admin_arns(GOVERNANCE, PREFIX, [POLICY_OWNER]),
     }
     return package.render_guardrail((GUARDRAILS / name).read_text(encoding="utf-8"), values)
 
@@ -245,21 +246,9 @@ class World:
             "copy-role": rendered(gov, "CopyArtifactsRole"),
             "start-approval-role": rendered(gov, "StartApprovalRole"),
             "registry-admin": rendered(gov, "RegistryAdminRole"),
-            "policy-owner": Principal(
-                POLICY_OWNER,
-                GOVERNANCE,
-                (
-                    {
-                        "name": "AssumeRegistryAdmin",
-                        "policy": {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
-                            ],
-                        },
-                    },
-                ),
-            ),
+            # A registry admin: deploys the governance stack and publishes (admin rights), and is
+            # listed in RegistryAdminPrincipalArns, unlike governance-admin.
+            "policy-owner": admin(POLICY_OWNER, GOVERNANCE),
         }
 
     # ----------------------------------------------------------------- resource policies
