@@ -24,7 +24,12 @@ from clearance.contract.errors import error_line
 from clearance.evidence.audit import audit_group, reevaluate_group
 from clearance.evidence.checks_view import load_checks_file
 from clearance.evidence.common import EvidenceError
-from clearance.evidence.parse import load_reports_dir, parse_reports
+from clearance.evidence.parse import (
+    ENDPOINT,
+    load_reports_dir,
+    parse_reports,
+    read_endpoint_report,
+)
 from clearance.evidence.report_html import write_report
 from clearance.policy import PolicyError, load_policy, resolve_policy
 
@@ -123,6 +128,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with the reports the decision used (a `make local` reports/ folder, or "
         "<kind>.json files); adds SHAP and bias charts",
     )
+    parser.add_argument(
+        "--endpoint-report",
+        help="the staging endpoint checks' report (`clearance endpoint-check` JSON); "
+        "default: endpoint.json in --reports-dir, else the one checks.json carries",
+    )
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -135,11 +145,23 @@ def run_report(args: argparse.Namespace) -> int:
         return _error("--out", f"{out} is a directory", "pass a file name ending in .html")
     try:
         checks = load_checks_file(args.checks)
-        evidence = None
+        reports: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         if args.reports_dir:
             reports, sources = load_reports_dir(args.reports_dir)
+        if args.endpoint_report:
+            reports[ENDPOINT] = read_endpoint_report(args.endpoint_report)
+            sources[ENDPOINT] = str(args.endpoint_report)
+        evidence = None
+        if reports:
             evidence = parse_reports(reports)
             evidence.add_sources(sources)
+            if args.endpoint_report and evidence.endpoint is None:
+                raise EvidenceError(
+                    "--endpoint-report",
+                    evidence.endpoint_problem or "not an endpoint report",
+                    "pass the JSON `clearance endpoint-check` wrote",
+                )
     except EvidenceError as exc:
         return _error(exc.field, exc.problem, exc.fix)
     write_report(out, checks, evidence)

@@ -6,13 +6,24 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clearance.contract.checks import ChecksError, decision_from_json
 from clearance.contract.status import APPROVED
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
+from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
+from clearance.evidence.measured import (
+    INCONCLUSIVE,
+    Measure,
+    Verification,
+    counts,
+    finite,
+    parse_measure,
+    parse_outcome,
+    parse_verification,
+)
 
 # --------------------------------------------------------------------------------------------------
 # checks.json
@@ -62,6 +73,15 @@ class CheckView:
     values: tuple[CheckValue, ...]
     bounds: Bounds
     reason: str
+    # The extended contract (PLAN.md); defaults are what an old checks.json means.
+    outcome: str = ""  # pass | fail | inconclusive ("" = from `passed`)
+    measure: Measure | None = None
+    needed_n: dict[str, int] = field(default_factory=dict)
+    verification: Verification | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
 
 
 @dataclass(frozen=True)
@@ -75,20 +95,23 @@ class ChecksView:
     evaluated_at: str
     reports: Mapping[str, Mapping[str, str]]
     sha256: str  # digest of the checks.json bytes, which the registry metadata also records
+    # Optional parts of a richer checks.json: the verification summary (bundle, tolerance) and the
+    # staging endpoint report (issue 13), shown when present.
+    verification: Mapping[str, str] = field(default_factory=dict)
+    endpoint: EndpointView | None = None
+    endpoint_problem: str = ""
 
     @property
     def failed(self) -> tuple[CheckView, ...]:
+        """Every check that did not pass (fail and inconclusive: both keep a package out)."""
         return tuple(c for c in self.checks if not c.passed)
 
+    @property
+    def inconclusive(self) -> tuple[CheckView, ...]:
+        return tuple(c for c in self.checks if c.outcome == INCONCLUSIVE)
 
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # JSON integers are unbounded; 10**400 is no metric
-        return None
-    return number if math.isfinite(number) else None
+
+_finite = finite
 
 
 def _bound(raw: Any, where: str) -> float | None:
@@ -167,6 +190,14 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
         if check_id in seen:
             raise EvidenceError(f"{where}id", f"duplicate check id {check_id!r}", REGENERATE_FIX)
         seen.add(check_id)
+        outcome = parse_outcome(item, item["passed"])
+        if outcome is None:
+            raise EvidenceError(
+                f"{where}outcome",
+                f"{item.get('outcome')!r} is not pass/fail/inconclusive or contradicts passed "
+                f"{item['passed']!r}",
+                REGENERATE_FIX,
+            )
         checks.append(
             CheckView(
                 id=check_id,
@@ -180,6 +211,10 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
                     abs_max=_bound(bounds.get("abs_max"), f"{where}bounds.abs_max"),
                 ),
                 reason=_text(item, "reason", where, required=False),
+                outcome=outcome,
+                measure=parse_measure(item),
+                needed_n=counts(item.get("needed_n")),
+                verification=parse_verification(item),
             )
         )
     if decision == APPROVED and (not checks or any(not c.passed for c in checks)):
@@ -210,7 +245,37 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
             if isinstance(v, Mapping)
         },
         sha256=sha256,
+        verification=_verification_summary(doc.get("verification")),
+        **_endpoint(doc.get("endpoint")),
     )
+
+
+def _verification_summary(raw: Any) -> dict[str, str]:
+    """What the recomputation was made from (bundle summary, tolerance), as text rows."""
+    if not isinstance(raw, Mapping):
+        return {}
+    rows: dict[str, str] = {}
+    for key, value in raw.items():
+        if key == "metrics":  # the per-check numbers are shown with each check
+            continue
+        if isinstance(value, Mapping):
+            rows.update({f"{key}.{k}": _shown(v) for k, v in value.items()})
+        else:
+            rows[str(key)] = _shown(value)
+    return rows
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)[:300]
+
+
+def _endpoint(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        return {"endpoint": parse_endpoint(raw)}
+    except ValueError as exc:
+        return {"endpoint_problem": str(exc)}
 
 
 def load_checks_file(path: str | Path) -> ChecksView:

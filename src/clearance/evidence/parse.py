@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clearance.evidence.checks_view import _finite
 from clearance.evidence.common import MAX_REPORT_BYTES, REPORT_DIR_CANDIDATES, EvidenceError
+from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
+from clearance.evidence.measured import finite as _finite
+
+ENDPOINT = "endpoint"  # the staging endpoint checks' report (issue 13), beside the decision's
+ENDPOINT_CANDIDATES = ("endpoint.json", "endpoint/report.json")
 
 # --------------------------------------------------------------------------------------------------
 # Reports
@@ -59,6 +63,8 @@ class Evidence:
     # The kind a document turned out to be, when its slot serves two (model_quality holding an LLM
     # evaluation): its source is filed under what the document is.
     actual_kind: dict[str, str] = field(default_factory=dict)
+    endpoint: EndpointView | None = None
+    endpoint_problem: str = ""
 
     def add_sources(self, sources: Mapping[str, str]) -> None:
         for kind, source in sources.items():
@@ -200,6 +206,8 @@ def parse_reports(reports: Mapping[str, bytes | None | str]) -> Evidence:
                 raise ValueError("no llm_evaluation section")
             elif kind == "explainability":
                 evidence.shap.extend(_shap_sets(doc))
+            elif kind == ENDPOINT:
+                evidence.endpoint = parse_endpoint(doc)
             elif kind in ("bias_pre_training", "bias_post_training"):
                 stage = kind.removeprefix("bias_")
                 evidence.bias.extend(_bias_groups(doc.get(f"{stage}_bias_metrics"), stage))
@@ -207,7 +215,21 @@ def parse_reports(reports: Mapping[str, bytes | None | str]) -> Evidence:
                 evidence.problems[kind] = "unknown report kind"
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             evidence.problems[kind] = f"unreadable: {str(exc)[:200]}"
+    if ENDPOINT in evidence.problems:
+        evidence.endpoint_problem = evidence.problems[ENDPOINT]
     return evidence
+
+
+def read_endpoint_report(path: str | Path, option: str = "--endpoint-report") -> bytes:
+    """The bytes of an endpoint report file, or EvidenceError naming OPTION."""
+    path = Path(path)
+    fix = "pass the endpoint report `clearance endpoint-check` wrote"
+    try:
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            raise EvidenceError(option, f"{path} is larger than {MAX_REPORT_BYTES} bytes", fix)
+        return path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(option, f"cannot read {path}: {exc.strerror or exc}", fix) from None
 
 
 def load_reports_dir(directory: str | Path) -> tuple[dict[str, bytes | None | str], dict[str, str]]:
@@ -231,4 +253,9 @@ def load_reports_dir(directory: str | Path) -> tuple[dict[str, bytes | None | st
                 else:
                     reports[kind] = path.read_bytes()
                 break
+    for candidate in ENDPOINT_CANDIDATES:
+        path = directory / candidate
+        if path.is_file() and path.stat().st_size <= MAX_REPORT_BYTES:
+            sources[ENDPOINT], reports[ENDPOINT] = str(path), path.read_bytes()
+            break
     return reports, sources
