@@ -10,6 +10,7 @@ from typing import Any
 
 from clearance.evidence.common import MAX_REPORT_BYTES, REPORT_DIR_CANDIDATES, EvidenceError
 from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
+from clearance.evidence.measured import Interval, counts, parse_interval
 from clearance.evidence.measured import finite as _finite
 
 ENDPOINT = "endpoint"  # the staging endpoint checks' report (issue 13), beside the decision's
@@ -25,6 +26,10 @@ class MetricValue:
     value: float | None
     description: str = ""
     note: str = ""  # why value is None (Clarify's `error`, null, NaN, ...)
+    # A metric in the shared shape {"value", "n", "interval", "group_sizes"} (LLM evaluation 2.0).
+    interval: Interval | None = None
+    n: int | None = None
+    group_sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -161,8 +166,24 @@ def _confusion_matrix(raw: Mapping[str, Any]):
     return (tuple(rows), tuple(cols), tuple(cells)) if rows and cols else None
 
 
+def _is_measured(body: Any) -> bool:
+    return isinstance(body, Mapping) and "value" in body and ("interval" in body or "n" in body)
+
+
+def _measured_metric(name: str, body: Mapping[str, Any]) -> MetricValue:
+    metric = _metric(name, body.get("value"), error=body.get("error"))
+    interval, problem = parse_interval(body.get("interval"))
+    n = counts({"n": body.get("n")}).get("n")
+    note = metric.note or problem
+    return MetricValue(
+        metric.name, metric.value, "", note, interval, n, counts(body.get("group_sizes"))
+    )
+
+
 def _flatten(prefix: str, body: Any, out: list[MetricValue]) -> None:
-    if isinstance(body, Mapping):
+    if _is_measured(body):
+        out.append(_measured_metric(prefix, body))
+    elif isinstance(body, Mapping):
         for key, value in body.items():
             _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
     elif isinstance(body, int | float | type(None)) and not isinstance(body, bool):
@@ -176,7 +197,9 @@ def _llm_sections(doc: Mapping[str, Any]) -> list[MetricSection]:
     sections = []
     for name, evaluation in body.items():
         metrics: list[MetricValue] = []
-        _flatten("", evaluation, metrics)
+        # A bare number (or null) as the whole evaluation is named after the evaluation.
+        whole = not isinstance(evaluation, Mapping) or _is_measured(evaluation)
+        _flatten(str(name) if whole else "", evaluation, metrics)
         sections.append(MetricSection("llm_evaluation", str(name), tuple(metrics)))
     return sections
 
