@@ -1,0 +1,71 @@
+"""clearance_dev.progress: rich on stderr; plain lines without escape codes off a terminal."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from clearance_dev.progress import Progress, bar
+
+DONE = re.compile(r"^\[(\d)/(\d)\] (.+): done in \d+\.\d s$")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_not_a_terminal_gives_plain_lines_one_per_step(capsys, monkeypatch):
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    monkeypatch.delenv("TTY_COMPATIBLE", raising=False)
+    log = io.StringIO()
+    progress = Progress(total=2, stream=log)
+    with progress.step("Baking [the] project"):
+        progress.note("first\nsecond")
+    advance = progress.counter("decided", 100)
+    for done in range(1, 101):
+        advance(done)
+    with pytest.raises(RuntimeError), progress.step("Registering"):
+        raise RuntimeError("boom")
+    lines = log.getvalue().splitlines()
+    assert "\x1b" not in log.getvalue()
+    assert DONE.match(lines[2]) and DONE.match(lines[2]).group(3) == "Baking [the] project"
+    assert lines[:2] == ["      first", "      second"]
+    counted = [line.strip() for line in lines[3:-1]]
+    assert counted == [f"decided {n}/100" for n in (1, *range(10, 101, 10))]
+    assert re.match(r"^\[2/2\] Registering: failed after \d+\.\d s$", lines[-1])
+    assert list(progress.timings) == ["Baking [the] project"]
+    assert capsys.readouterr().out == ""  # stdout stays for --json
+
+
+def test_default_stream_is_stderr_and_quiet_prints_nothing(capsys):
+    with Progress(total=1).step("one"):
+        pass
+    captured = capsys.readouterr()
+    assert captured.out == "" and "[1/1] one: done in" in captured.err
+    quiet = Progress(total=1, quiet=True)
+    with quiet.step("two"):
+        quiet.note("x")
+        quiet.counter("n", 5)(5)
+    assert capsys.readouterr() == ("", "")
+
+
+def test_a_terminal_gets_a_live_status_and_a_bar_inside_a_step(monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    tty = Terminal()
+    progress = Progress(total=1, stream=tty)
+    assert progress.live
+    with progress.step("Deciding"):
+        advance = progress.counter("decided", 3)
+        for done in (1, 2, 3):
+            advance(done)  # one live display at a time: the bar lives in the step's status
+    text = tty.getvalue()
+    assert "[1/1] Deciding: done in" in text and "decided 3/3" in text
+    assert "\x1b[" in text  # drawn by rich (cursor control and colour)
+
+
+def test_bar_clamps():
+    assert bar(0.5, 10) == "[#####.....]"
+    assert bar(2, 4) == "[####]" and bar(-1, 4) == "[....]"
