@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from clearance.contract import exitcodes
-from clearance.contract.errors import error_line
+from clearance.cli.common import aws_error, usage_error
+from clearance.contract import args as contract_args
 from clearance.evidence.audit import audit_group, reevaluate_group
 from clearance.evidence.checks_view import load_checks_file
 from clearance.evidence.common import EvidenceError
@@ -61,29 +61,8 @@ class Progress:
         self.stream.flush()
 
 
-def _error(field: str, problem: str, fix: str) -> int:
-    print(error_line(field, problem, fix), file=sys.stderr)
-    return exitcodes.USAGE
-
-
-def _aws_error(exc: Exception) -> int:
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        op = getattr(exc, "operation_name", "AWS call")
-        print(
-            f"ERROR: {op}: {err.get('Code', 'Error')}: {err.get('Message', '')}. "
-            "Check the name, your credentials and AWS_ENDPOINT_URL",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            f"ERROR: AWS: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-            "Check your credentials, region and AWS_ENDPOINT_URL",
-            file=sys.stderr,
-        )
-    return exitcodes.AWS
+_error = usage_error
+_aws_error = aws_error
 
 
 def _clients() -> tuple[Any, Any]:
@@ -286,8 +265,8 @@ def run_reevaluate(args: argparse.Namespace) -> int:
     try:
         # The group's effective policy: the same resolution the approval pipeline applies.
         policy = resolve_policy(load_policy(policy_path), overrides, args.model_package_group)
-    except PolicyError as exc:
-        return _error("--policy", str(exc), "fix the policy file")
+    except PolicyError as exc:  # the policy's own field, as `clearance check` names it
+        return _error(f"{exc.rule}.{exc.field}", exc.problem, exc.fix)
     except OSError as exc:
         return _error(
             "--policy", f"cannot read {args.policy}: {exc.strerror or exc}", "pass a policy YAML"
@@ -371,9 +350,12 @@ def register(subparsers: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="clearance", description=__doc__.splitlines()[0])
+    parser = contract_args.ArgumentParser(prog="clearance", description=__doc__.splitlines()[0])
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     return args.func(args)
 
 
