@@ -178,6 +178,7 @@ def test_interval_touching_a_bound_ends_on_the_bound_line():
     per_unit = (x["max"] - x["min"]) / 0.2
     assert float(line["x1"]) == pytest.approx(x["min"] + (0.02 + 0.1) * per_unit, abs=0.11)
     (bar,) = parts["bar"]
+    assert bar["fill-opacity"] == "0.45"  # pale under the error bar, so both read
     zero = float(parts["zero"][0]["x1"])
     assert zero == pytest.approx(x["min"] + 0.1 * per_unit, abs=0.11)
     assert float(bar["x"]) == zero
@@ -261,6 +262,7 @@ def test_old_checks_json_renders_without_the_new_parts():
         assert not elements_of(page, cls), cls
     (block,) = elements_of(page, "check")
     assert block["attrs"]["data-outcome"] == "pass"
+    assert "fill-opacity" not in elements_of(page, "bar")[0]["attrs"]
     assert 'id="verification"' not in page and 'id="endpoint"' not in page
 
 

@@ -33,6 +33,7 @@ LABEL_WIDTH = 170
 VALUE_MARGIN = 80  # right of the plot: the value's text
 ROW_HEIGHT = 22
 CAP_HALF = 5  # half the height of an error bar's end caps
+BAR_UNDER_INTERVAL_OPACITY = 0.45
 
 fmt = contract_fmt.display
 
@@ -160,10 +161,13 @@ def check_chart(check: CheckView) -> CheckChart:
                 "x": left,
                 "width": round(max(right - left, 2), 1),
                 "fill": PASS_COLOUR if b.allows(value) else FAIL_COLOUR,
+                "opacity": None,
             }
         measured_row = (own_row and i == len(entries) - 1) or (not own_row and i == 0)
         if interval is not None and measured_row:
             row.interval = _interval_geometry(interval, check, scale, row.y)
+            if row.bar is not None:  # a pale bar under the error bar, so both read
+                row.bar["opacity"] = BAR_UNDER_INTERVAL_OPACITY
         chart.rows.append(row)
     return chart
 
