@@ -69,3 +69,21 @@ def test_a_terminal_gets_a_live_status_and_a_bar_inside_a_step(monkeypatch):
 def test_bar_clamps():
     assert bar(0.5, 10) == "[#####.....]"
     assert bar(2, 4) == "[####]" and bar(-1, 4) == "[....]"
+
+
+def test_the_audit_progress_is_a_rich_bar_on_a_terminal_and_ten_lines_in_a_log():
+    from clearance.cli.evidence import Progress as AuditProgress
+
+    log = io.StringIO()
+    progress = AuditProgress("describing", log)
+    for done in range(1, 101):
+        progress(done, 100, f"arn:aws:sagemaker:...:model-package/g/{done}")
+    lines = log.getvalue().splitlines()
+    assert lines == [f"[{n}/100] describing" for n in (1, *range(10, 101, 10))]
+    tty = Terminal()
+    progress = AuditProgress("describing", tty)
+    for done in range(1, 4):
+        progress(done, 3, "[bold]not markup[/bold]")
+    assert "3/3" in tty.getvalue() and "\x1b[" in tty.getvalue()
+    assert "[bold]not markup[/bold]" in tty.getvalue()
+    assert not progress.bar.live.is_started
