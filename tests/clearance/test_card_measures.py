@@ -66,7 +66,7 @@ def test_intervals_group_sizes_and_needed_rows_are_metrics():
         "name": "DPL",
         "type": "number",
         "value": 0.06,
-        "notes": "95% interval, newcombe [0.02, 0.1]",
+        "notes": "95% interval [0.02, 0.1] (newcombe)",
     }
     assert touching["DPL lower 95%"]["value"] == 0.02
     assert touching["DPL upper 95%"]["value"] == 0.1
@@ -95,9 +95,9 @@ def test_intervals_group_sizes_and_needed_rows_are_metrics():
     notes = by_name(policy)["di-small-sample"]["notes"]
     assert (
         "outcome inconclusive" in notes
-        and "needed rows per group facet 140, reference 560" in notes
+        and "rows that would decide: facet 140, reference 560" in notes
     )
-    assert "groups facet 12, reference 48" in notes
+    assert "n facet 12, reference 48 (60 rows)" in notes and "95% interval [-0.04, 0.2]" in notes
     assert "(inconclusive)" in content["additional_information"]["caveats_and_recommendations"]
 
 
@@ -180,7 +180,7 @@ def test_llm_metrics_in_the_shared_shape_keep_their_interval():
     assert set(memo) == {"verbatim_rate", "verbatim_rate lower 95%", "verbatim_rate upper 95%",
                          "lcp_max"}  # fmt: skip
     assert memo["verbatim_rate"]["value"] == 0.05
-    assert memo["verbatim_rate"]["notes"] == "95% interval, wilson [0.027, 0.09], n 200"
+    assert memo["verbatim_rate"]["notes"] == "95% interval [0.027, 0.09] (wilson), n 200"
     assert memo["verbatim_rate upper 95%"]["value"] == 0.09
     bold = groups["bold"]["max_group_difference"]
     assert bold["notes"] == "no interval, n 300, female 150, male 150"

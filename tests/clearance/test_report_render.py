@@ -15,6 +15,7 @@ import pytest
 from test_report_html import HOSTILE, SAFE_TAGS, parse
 
 from clearance.cli.evidence import main
+from clearance.contract import checks as contract_checks
 from clearance.evidence.checks_view import load_checks_file, parse_checks
 from clearance.evidence.common import EvidenceError
 from clearance.evidence.parse import load_reports_dir, parse_reports
@@ -200,7 +201,7 @@ def test_n_and_group_sizes_are_shown_with_their_interval():
     assert groups == TOUCHING["group_sizes"]
     (text,) = elements_of(page, "interval-text")
     assert (float(text["attrs"]["data-lower"]), float(text["attrs"]["data-upper"])) == (0.02, 0.1)
-    assert "95% interval, newcombe [0.02, 0.1]" in text["text"]
+    assert "95% interval [0.02, 0.1] (newcombe)" in text["text"]
     assert "n = 500" in sizes["text"] and "facet 50" in sizes["text"]
 
 
@@ -407,3 +408,23 @@ def test_the_approval_bundle_renders_without_site_packages(tmp_path):
     assert elements_of(result.stdout, "needed-n") and elements_of(result.stdout, "interval")
     # Same templates, same page as from the source tree.
     assert result.stdout == render(load_checks_file(tmp_path / "checks.json")) + "\n"
+
+
+@pytest.mark.skipif(
+    "PENDING" not in contract_checks.__all__,
+    reason="checks.json's PendingManualApproval decision arrives with the stats branch's contract",
+)
+def test_a_pending_decision_is_shown_as_waiting_for_a_person():
+    """on_inconclusive: pending leaves the package PendingManualApproval: amber, not red."""
+    doc = checks_doc(TOUCHING, INCONCLUSIVE)
+    doc["decision"] = "PendingManualApproval"
+    view = parse_checks(doc)
+    (check,) = [c for c in view.checks if c.outcome == "inconclusive"]
+    assert check.interval == (-0.04, 0.2) and check.recomputed == 0.08
+    assert check.group_sizes == {"facet": 12, "reference": 48}
+    assert "rows that would decide: facet 140, reference 560" in check.measured_text
+    page = render(view)
+    (header,) = [e for e in parse(page) if e["attrs"].get("id") == "decision"]
+    assert header["attrs"]["class"] == "decision PendingManualApproval"
+    assert "1 of 2 checks inconclusive, left for a person to decide: di-small-sample" in page
+    assert "header.PendingManualApproval" in page and "95% interval [-0.04, 0.2]" in page

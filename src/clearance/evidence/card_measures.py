@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from clearance.contract import fmt
 from clearance.evidence.card_limits import (
     METRIC_NAME_MAX,
     NAME_MAX,
@@ -21,7 +20,7 @@ from clearance.evidence.card_limits import (
 )
 from clearance.evidence.checks_view import ChecksView, CheckView
 from clearance.evidence.endpoint_view import EndpointView
-from clearance.evidence.measured import PASS, Interval
+from clearance.evidence.measured import PASS, Interval, measured_text
 
 MEASURED_TITLE = "Clearance measured metrics (95% intervals)"
 ENDPOINT_TITLE = "Endpoint checks"
@@ -35,34 +34,15 @@ def _number(name: str, value: float | int, notes: str = "") -> dict[str, Any]:
 
 
 def interval_text(interval: Interval | None) -> str:
-    if interval is None:
-        return "no interval"
-    return f"{interval.label} [{fmt.number(interval.lower)}, {fmt.number(interval.upper)}]"
+    return interval.text if interval is not None else "no interval"
 
 
 def check_note(check: CheckView) -> str:
     """What the check group's note adds for a check with measured evidence ("" for old files)."""
-    parts = []
-    if check.outcome not in ("pass", "fail") or check.measure is not None:
-        parts.append(f"outcome {check.outcome}")
-    m = check.measure
-    if m is not None:
-        value = "undefined" if m.value is None else fmt.number(m.value)
-        parts.append(f"value {value}, {interval_text(m.interval)}")
-        if m.n is not None:
-            parts.append(f"n {m.n}")
-        if m.group_sizes:
-            parts.append(
-                "groups " + ", ".join(f"{g} {n}" for g, n in sorted(m.group_sizes.items()))
-            )
-    if check.needed_n:
-        needed = ", ".join(f"{g} {n}" for g, n in sorted(check.needed_n.items()))
-        parts.append(f"needed rows per group {needed}")
-    v = check.verification
-    if v is not None:
-        shown = [("reported", v.reported), ("recomputed", v.recomputed), ("tolerance", v.tolerance)]
-        parts.append(", ".join(f"{k} {'n/a' if x is None else fmt.number(x)}" for k, x in shown))
-    return "; ".join(parts)
+    text = measured_text(check)
+    if check.outcome == "inconclusive" or text:
+        text = f"outcome {check.outcome}" + (f"; {text}" if text else "")
+    return text
 
 
 def _measured_group(check: CheckView) -> dict[str, Any]:

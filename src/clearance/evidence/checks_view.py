@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract.checks import ChecksError, decision_from_json
-from clearance.contract.status import APPROVED
+from clearance.contract.status import APPROVED, PENDING
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
 from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
 from clearance.evidence.measured import (
@@ -20,6 +20,7 @@ from clearance.evidence.measured import (
     Verification,
     counts,
     finite,
+    measured_text,
     parse_measure,
     parse_outcome,
     parse_verification,
@@ -82,6 +83,26 @@ class CheckView:
     def __post_init__(self) -> None:
         if not self.outcome:
             object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
+
+    # Plain views of the measure, for callers that want numbers rather than the Measure.
+    @property
+    def recomputed(self) -> float | None:
+        return self.measure.value if self.measure is not None else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        m = self.measure
+        return (m.interval.lower, m.interval.upper) if m and m.interval else None
+
+    @property
+    def group_sizes(self) -> dict[str, int]:
+        return dict(self.measure.group_sizes) if self.measure is not None else {}
+
+    @property
+    def measured_text(self) -> str:
+        """``recomputed 0.206; 95% interval [0.159, 0.267] (newcombe); n facet 774, rest 726;
+        rows that would decide: ...``, or "" for a check without measured evidence."""
+        return measured_text(self)
 
 
 @dataclass(frozen=True)
@@ -165,9 +186,11 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
     if not isinstance(policy, Mapping):
         raise EvidenceError("policy", "must be an object with id, version, sha256", REGENERATE_FIX)
     decision = doc.get("decision")
-    if decision not in DECISIONS:
+    if decision not in (*DECISIONS, PENDING):
         raise EvidenceError(
-            "decision", f"must be Approved or Rejected, got {decision!r}", REGENERATE_FIX
+            "decision",
+            f"must be Approved, Rejected or {PENDING}, got {decision!r}",
+            REGENERATE_FIX,
         )
     raw_checks = doc.get("checks")
     if not isinstance(raw_checks, list):

@@ -64,9 +64,13 @@ class Interval:
 
     @property
     def label(self) -> str:
-        level = f"{self.level:.0%} " if self.level is not None else ""
-        method = f", {self.method}" if self.method else ""
-        return f"{level}interval{method}"
+        return f"{self.level:.0%} interval" if self.level is not None else "interval"
+
+    @property
+    def text(self) -> str:
+        """``95% interval [0.159, 0.267] (newcombe)``: ends to 4 significant digits."""
+        method = f" ({self.method})" if self.method else ""
+        return f"{self.label} [{self.lower:.4g}, {self.upper:.4g}]{method}"
 
 
 def parse_interval(raw: Any) -> tuple[Interval | None, str]:
@@ -148,3 +152,25 @@ def parse_outcome(item: Mapping[str, Any], passed: bool) -> str | None:
     if outcome not in OUTCOMES or (outcome == PASS) != passed:
         return None
     return outcome
+
+
+def measured_text(check: Any) -> str:
+    """One line for a check's measured evidence (card notes, tables); "" when it has none."""
+    parts = []
+    m = check.measure
+    if m is not None:
+        parts.append("recomputed undefined" if m.value is None else f"recomputed {m.value:.4g}")
+        parts.append(m.interval.text if m.interval is not None else "no interval")
+        if m.group_sizes:
+            groups = ", ".join(f"{g} {n}" for g, n in sorted(m.group_sizes.items()))
+            parts.append(f"n {groups}" + (f" ({m.n} rows)" if m.n is not None else ""))
+        elif m.n is not None:
+            parts.append(f"n {m.n}")
+    if check.needed_n:
+        rows = ", ".join(f"{g} {n}" for g, n in sorted(check.needed_n.items()))
+        parts.append(f"rows that would decide: {rows}")
+    v = check.verification
+    if v is not None:
+        shown = [("reported", v.reported), ("tolerance", v.tolerance)]
+        parts.append(", ".join(f"{k} {'n/a' if x is None else f'{x:.4g}'}" for k, x in shown))
+    return "; ".join(parts)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract import fmt as contract_fmt
+from clearance.contract.status import PENDING
 from clearance.evidence.checks_view import Bounds, ChecksView
 from clearance.evidence.endpoint_view import EndpointView
 from clearance.evidence.parse import Evidence
@@ -109,6 +110,11 @@ def environment() -> Any:
 
 
 def _summary(checks: ChecksView) -> str:
+    if checks.decision == PENDING:  # policy on_inconclusive: pending
+        return (
+            f"{len(checks.inconclusive)} of {len(checks.checks)} checks inconclusive, left for a "
+            "person to decide: " + ", ".join(c.id for c in checks.inconclusive)
+        )
     failed = checks.failed
     if not failed:
         return f"all {len(checks.checks)} checks passed"
