@@ -193,3 +193,14 @@ def test_llm_metrics_in_the_shared_shape_keep_their_interval():
     (shown,) = elements_of(page, "interval-text")
     assert (shown["attrs"]["data-lower"], shown["attrs"]["data-upper"]) == ("0.027", "0.09")
     assert "female 150" in page
+
+
+def test_unnamed_evaluations_and_metrics_still_make_a_valid_card():
+    """Found by the fuzzed-report test: an evaluation or metric named "" needs a 1+ char name."""
+    doc = {"llm_evaluation": {"": None, "bbq": {"": 0.5}}}
+    evidence = parse_reports({"model_quality": report_bytes(doc)})
+    checks = parse_checks(checks_doc(ARN, "Approved"))
+    content = modelcard.build_content(checks, evidence, PackageInfo.from_describe({}))
+    modelcard.validate_content(content)
+    groups = {g["name"]: by_name(g) for g in metric_groups(content, "LLM evaluation")}
+    assert set(groups) == {"(unnamed)", "bbq"} and groups["bbq"]["(unnamed)"]["value"] == 0.5

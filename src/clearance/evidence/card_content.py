@@ -35,7 +35,7 @@ from clearance.evidence.parse import BiasGroup, Evidence, MetricSection, MetricV
 
 
 def _number_metric(metric: MetricValue) -> dict[str, Any]:
-    name = _clip(metric.name, METRIC_NAME_MAX)
+    name = _clip(metric.name or "(unnamed)", METRIC_NAME_MAX)
     if metric.value is None:
         # The schema has no "missing" number; a string metric says so instead of inventing a value.
         return {
@@ -113,7 +113,8 @@ def _section_group(section: MetricSection) -> dict[str, Any]:
                 "y_axis_name": list(cols),
             }
         )
-    return {"name": _clip(section.name, NAME_MAX), "metric_data": metric_data}
+    # An evaluation named "" in a report still needs a 1-63 character group name.
+    return {"name": _clip(section.name or "(unnamed)", NAME_MAX), "metric_data": metric_data}
 
 
 def _check_group(checks: ChecksView) -> dict[str, Any]:
