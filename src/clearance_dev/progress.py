@@ -4,10 +4,10 @@
 
 On a terminal the running step is a rich status line (spinner and elapsed time) that turns into
 the line above when it ends, and :meth:`Progress.counter` draws a live bar. Anywhere else (CI logs,
-a pipe, a file) nothing is animated and no escape code is written: one plain line per finished step,
-notes as indented lines, a counter at every tenth. stdout is never touched, so ``--json`` output
-stays machine-readable. A failed step prints ``failed after N s`` and re-raises: the caller
-decides what the one error line says.
+a pipe, a file) nothing is animated and no escape code is written: a plain line when a step starts
+and one when it ends, notes as indented lines, a counter at every tenth. stdout is never touched,
+so ``--json`` output stays machine-readable. A failed step prints ``failed after N s`` and
+re-raises: the caller decides what the one error line says.
 """
 
 from __future__ import annotations
@@ -55,6 +55,8 @@ class Progress:
             self._status_text = escape(f"{prefix} {title} ...")
             status = self._status = self.console.status(self._status_text)
             status.start()
+        elif not self.live:  # a log: say what runs, so the step's notes follow their title
+            self._print(f"{prefix} {title} ...")
         try:
             yield
         except BaseException:

@@ -31,10 +31,11 @@ def test_not_a_terminal_gives_plain_lines_one_per_step(capsys, monkeypatch):
         raise RuntimeError("boom")
     lines = log.getvalue().splitlines()
     assert "\x1b" not in log.getvalue()
-    assert DONE.match(lines[2]) and DONE.match(lines[2]).group(3) == "Baking [the] project"
-    assert lines[:2] == ["      first", "      second"]
-    counted = [line.strip() for line in lines[3:-1]]
+    assert lines[:3] == ["[1/2] Baking [the] project ...", "      first", "      second"]
+    assert DONE.match(lines[3]) and DONE.match(lines[3]).group(3) == "Baking [the] project"
+    counted = [line.strip() for line in lines[4:-2]]
     assert counted == [f"decided {n}/100" for n in (1, *range(10, 101, 10))]
+    assert lines[-2] == "[2/2] Registering ..."
     assert re.match(r"^\[2/2\] Registering: failed after \d+\.\d s$", lines[-1])
     assert list(progress.timings) == ["Baking [the] project"]
     assert capsys.readouterr().out == ""  # stdout stays for --json
