@@ -21,6 +21,7 @@ from typing import Any, TextIO
 
 from clearance.cli.common import aws_error, usage_error
 from clearance.contract import args as contract_args
+from clearance.contract import exitcodes
 from clearance.evidence.audit import audit_group, reevaluate_group
 from clearance.evidence.checks_view import load_checks_file
 from clearance.evidence.common import EvidenceError
@@ -176,7 +177,7 @@ def run_report(args: argparse.Namespace) -> int:
             f"{checks.decision}: wrote {out} "
             f"({len(checks.checks)} checks, {len(checks.failed)} failed)"
         )
-    return 0
+    return exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -201,10 +202,10 @@ def run_audit(args: argparse.Namespace) -> int:
         return _aws_error(exc)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
-        return 0
+        return exitcodes.OK
     if not rows:
         print(f"{args.model_package_group}: no model packages")
-        return 0
+        return exitcodes.OK
     print(
         _table(
             ["version", "status", "decided by", "decided at", "policy", "failed checks"],
@@ -225,7 +226,7 @@ def run_audit(args: argparse.Namespace) -> int:
             ],
         )
     )
-    return 0
+    return exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,7 +311,7 @@ def run_reevaluate(args: argparse.Namespace) -> int:
         return _error(exc.field, exc.problem, exc.fix)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
-        return 0
+        return exitcodes.OK
     flips = sum(r.flips for r in rows)
     print(
         _table(
@@ -333,7 +334,7 @@ def run_reevaluate(args: argparse.Namespace) -> int:
         " (dry run: nothing changed)" if args.dry_run else f"; {decided} pending package(s) decided"
     )
     print(f"{len(rows)} package(s), {flips} recorded decision(s) would flip{tail}")
-    return 0
+    return exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -373,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
-        return exc.code if isinstance(exc.code, int) else 2
+        return exc.code if isinstance(exc.code, int) else exitcodes.USAGE
     return args.func(args)
 
 
