@@ -228,7 +228,7 @@ def test_invalid_policy_fails_with_one_line_and_writes_nothing(
     assert run_evaluate(arn, policy, out) == 2
     err_lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err_lines) == 1
-    assert err_lines[0].startswith("ERROR: policy disparate-impact.")
+    assert err_lines[0].startswith("ERROR: disparate-impact.")  # as `clearance check` names it
     assert not out.exists() or not any(out.iterdir())
     assert status(sm, arn) == "PendingManualApproval"
 

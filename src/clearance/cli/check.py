@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 from clearance.cli.common import (
     ALLOWED_BUCKETS_ENV,
-    EXIT_AWS,
     UsageError,
     _check_out,
     _emit,
     _error,
     _load_policy,
+    aws_error,
 )
 from clearance.contract.arns import MODEL_PACKAGE_ARN
 from clearance.decide.checks import Decision, evaluate, write_checks
@@ -144,15 +143,7 @@ def _clients(region: str) -> tuple[Any, Any]:
     return boto3.client("sagemaker", region_name=region), boto3.client("s3", region_name=region)
 
 
-def _aws_error(exc: Exception, what: str) -> int:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        err = response.get("Error") or {}
-        detail = f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".rstrip(": ")
-    else:
-        detail = f"{type(exc).__name__}: {exc}"
-    print(f"ERROR: {what}: {detail}. Check the ARN, credentials and endpoint", file=sys.stderr)
-    return EXIT_AWS
+_aws_error = aws_error
 
 
 def _evaluate_registry(args: argparse.Namespace) -> tuple[Decision, Any] | int:

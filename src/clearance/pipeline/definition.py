@@ -12,13 +12,13 @@
     │   -> checks.json             │   property)    │   then the evidence hook             │
     └──────────────────────────────┘                └──────────────────────────────────────┘
 
-Both steps run the ``clearance`` package itself (boto3 + PyYAML only; no SageMaker SDK at run
-time) on a small scikit-learn processing image. The package is shipped as ONE zip object
-(``build_code_bundle``) that SageMaker downloads as the ``code`` input, and the steps put it on
-``PYTHONPATH``: Python imports pure-Python packages straight from a zip, so there is no pip install
-at job start (no network needed inside the job) and the code that decides is byte-for-byte the code
-that was reviewed and packaged. PyYAML's pure-Python part travels in the same zip because the
-processing image does not promise it.
+Both steps run the ``clearance`` package itself (boto3, PyYAML, Jinja2 for the evidence page; no
+SageMaker SDK at run time) on a small scikit-learn processing image. The package is shipped as ONE
+zip object (``build_code_bundle``) that SageMaker downloads as the ``code`` input, and the steps put
+it on ``PYTHONPATH``: Python imports pure-Python packages straight from a zip, so there is no pip
+install at job start (no network needed inside the job) and the code that decides is byte-for-byte
+the code that was reviewed and packaged. The pure-Python parts of PyYAML, Jinja2 and MarkupSafe
+travel in the same zip because the processing image does not promise them.
 
 The SDK is imported lazily: Lambda and the processing jobs import ``clearance`` without it.
 

@@ -120,7 +120,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         error(str(exc))
         return EXIT_INVALID
     except PolicyError as exc:
-        error(f"policy {exc}")
+        error(str(exc))  # "<rule>.<field>: <problem>. <fix>", as `clearance check` prints it
         return EXIT_INVALID
 
     log_code_location()
@@ -134,7 +134,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     try:
         policy = resolve_policy(base_policy, overrides, group)
     except PolicyError as exc:
-        error(f"policy {exc}")
+        error(str(exc))  # "<rule>.<field>: <problem>. <fix>", as `clearance check` prints it
         return EXIT_INVALID
 
     fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
