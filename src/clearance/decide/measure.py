@@ -50,7 +50,9 @@ class Measured:
         return document
 
 
-def _bias_design(data: recompute.BiasData, stage: str) -> tuple[np.ndarray, int]:
+def _bias_design(
+    data: recompute.BiasData, stage: str, flip: np.ndarray | None
+) -> tuple[np.ndarray, int]:
     """Per-row indicator columns: 8 count cells, then 4*G CDD cells (G may be 0), then flips."""
     codes = recompute.cell_codes(data)
     columns = [(codes[:, None] == np.arange(8)[None, :]).astype(np.float64)]
@@ -60,7 +62,6 @@ def _bias_design(data: recompute.BiasData, stage: str) -> tuple[np.ndarray, int]
         outcome = data.label if stage == PRE else data.predicted
         columns.append(recompute.cdd_columns(data.facet, outcome, group_codes, groups))
     if stage == POST:
-        flip = recompute.flips(data)
         columns.append((np.full(len(codes), np.nan) if flip is None else flip)[:, None])
     return np.concatenate(columns, axis=1), groups
 
@@ -122,8 +123,9 @@ def measure_bias(
     level: float = stats.LEVEL,
 ) -> dict[str, Measured]:
     """Every bias metric of STAGE on DATA with its interval and the facet/rest group sizes."""
-    points = recompute.point_metrics(data, stage)
-    design, groups = _bias_design(data, stage)
+    flip = recompute.flips(data) if stage == POST else None
+    points = recompute.point_metrics(data, stage, flip)
+    design, groups = _bias_design(data, stage, flip)
     n_facet = int(data.facet.sum())
     replicates = stats.bootstrap(
         data.facet,

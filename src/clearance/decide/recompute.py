@@ -260,8 +260,13 @@ def flips(data: BiasData) -> np.ndarray | None:
     return out
 
 
-def point_metrics(data: BiasData, stage: str) -> dict[str, tuple[float | None, str | None]]:
-    """Every metric of STAGE ("pre_training" | "post_training"): name -> (value, why undefined)."""
+def point_metrics(
+    data: BiasData, stage: str, flip: np.ndarray | None | bool = False
+) -> dict[str, tuple[float | None, str | None]]:
+    """Every metric of STAGE ("pre_training" | "post_training"): name -> (value, why undefined).
+
+    FLIP: FT's per-row flips when the caller has them already (`flips(data)`, the costly k-NN).
+    """
     label_side = stage == "pre_training"
     if not label_side and data.predicted is None:
         raise ValueError("predicted: post-training metrics need the model's predicted labels")
@@ -283,7 +288,7 @@ def point_metrics(data: BiasData, stage: str) -> dict[str, tuple[float | None, s
         table = cdd_columns(data.facet, outcome, codes, groups).sum(axis=0)
         values[name], reasons[name] = cdd(table.reshape(2, 2, groups)), ONE_LABEL
     if not label_side:
-        flip = flips(data)
+        flip = flips(data) if flip is False else flip
         n_facet_rows = int(data.facet.sum())
         values["FT"] = np.float64(np.nan if flip is None else flip.sum() / n_facet_rows)
         reasons["FT"] = FT_FEATURES if data.features is not None else "no features for FT"
