@@ -146,17 +146,25 @@ def compare(metric: str, reported: float | None, recomputed: measure.Measured | 
     if reported is None and mine is None:
         return None
     if reported is None or mine is None:
-        return f"reported {metric} {_show(reported)}, recomputed {_show(mine)}"
+        return _differ(metric, reported, mine)
     if math.isinf(reported) or math.isinf(mine):
-        same = reported == mine
-        return None if same else f"reported {metric} {_show(reported)}, recomputed {_show(mine)}"
+        return None if reported == mine else _differ(metric, reported, mine)
     limit = RELATIVE_TOLERANCE * max(abs(mine), 1.0) if metric in SCALE_METRICS else TOLERANCE
-    if abs(reported - mine) <= limit:
-        return None
-    return f"reported {metric} {_show(reported)}, recomputed {_show(mine)}"
+    return None if abs(reported - mine) <= limit else _differ(metric, reported, mine)
 
 
-def _show(value: float | None) -> str:
+def _differ(metric: str, reported: float | None, mine: float | None) -> str:
+    """ "reported DPL 0.012, recomputed 0.220", with as many decimals as it takes to differ."""
+    for digits in range(3, 10):
+        shown = [_show(value, digits) for value in (reported, mine)]
+        if shown[0] != shown[1]:
+            break
+    return f"reported {metric} {shown[0]}, recomputed {shown[1]}"
+
+
+def _show(value: float | None, digits: int) -> str:
     if value is None:
         return "undefined"
-    return f"{value:.3f}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
+    if math.isinf(value) or value == 0 or abs(value) >= 1e-3:
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits - 1}e}"
