@@ -33,6 +33,8 @@ MAX_MODEL_BYTES = 1024 * 1024 * 1024
 TOLERANCE = 1e-4
 RELATIVE_TOLERANCE = 1e-6
 SCALE_METRICS = frozenset({"mse", "rmse", "mae"})
+# Global SHAP: team and governance explain different samples (see decide.shapley).
+SHAP_TOLERANCE, SHAP_RELATIVE = 0.02, 0.5
 PRE, POST, QUALITY = "bias_pre_training", "bias_post_training", "model_quality"
 
 
@@ -138,7 +140,43 @@ def recompute_all(
     return Verification(bundle=bundle.summary(), metrics=metrics)
 
 
-def compare(metric: str, reported: float | None, recomputed: measure.Measured | None) -> str | None:
+def explain(
+    bundle: Bundle, model_archive: Path, resamples: int = 1000, seed: int = 0
+) -> dict[str, measure.Measured]:
+    """Global SHAP (mean |SHAP|) per feature, exact on a seeded sample of the split, with a
+    bootstrap interval over the explained rows; {} when the model has too many features."""
+    import xgboost as xgb
+
+    from clearance.decide import shapley, stats
+
+    features = list(bundle.features)
+    if len(features) > shapley.MAX_FEATURES:
+        return {}
+    booster = load_booster(model_archive)
+
+    def predict(values: np.ndarray) -> np.ndarray:
+        return np.asarray(booster.predict(xgb.DMatrix(values)), dtype=np.float64)
+
+    data = bundle.test[features].to_numpy(dtype=np.float64)
+    means, rows = shapley.global_shap(predict, data, seed)
+    replicates = stats.bootstrap(
+        np.zeros(len(rows)), lambda w: {"shap": w @ rows / len(rows)}, resamples, seed
+    )["shap"]
+    out = {}
+    for index, name in enumerate(features):
+        interval = stats.percentile_interval(replicates[:, index])
+        out[name] = measure.Measured(
+            name, float(means[index]), len(rows), interval, {"rows": len(rows)}
+        )
+    return out
+
+
+def compare(
+    metric: str,
+    reported: float | None,
+    recomputed: measure.Measured | None,
+    kind: str | None = None,
+) -> str | None:
     """None when REPORTED agrees with the recomputation, else the reason it does not."""
     if recomputed is None:
         return f"{metric} cannot be recomputed from the package's evaluation split"
@@ -150,6 +188,8 @@ def compare(metric: str, reported: float | None, recomputed: measure.Measured | 
     if math.isinf(reported) or math.isinf(mine):
         return None if reported == mine else _differ(metric, reported, mine)
     limit = RELATIVE_TOLERANCE * max(abs(mine), 1.0) if metric in SCALE_METRICS else TOLERANCE
+    if kind == "explainability":
+        limit = SHAP_TOLERANCE + SHAP_RELATIVE * abs(mine)
     return None if abs(reported - mine) <= limit else _differ(metric, reported, mine)
 
 
