@@ -17,6 +17,7 @@ is why it always takes the Wilson route.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,11 @@ class Measured:
     interval: stats.Interval | None = None
     group_sizes: dict[str, int] = field(default_factory=dict)
     error: str | None = None
+    # The same analytic interval at k times the counts (same proportions), for needed_n; None
+    # for bootstrap intervals (their needed_n uses the 1/sqrt(n) law alone).
+    rescale: Callable[[float], stats.Interval | None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def to_json(self) -> dict[str, Any]:
         document: dict[str, Any] = {
@@ -103,15 +109,17 @@ def _assemble(
     n: int,
     sizes: dict[str, int],
     level: float,
+    rescale: Callable[[str], Callable[[float], stats.Interval | None] | None] | None = None,
 ) -> dict[str, Measured]:
     out: dict[str, Measured] = {}
     for name, (value, error) in points.items():
         interval = analytic.get(name, False)
+        again = rescale(name) if rescale is not None and interval is not False else None
         if interval is False:
             interval = stats.percentile_interval(replicates.get(name, np.array([])), level)
         if value is None:
             interval = None
-        out[name] = Measured(name, value, n, interval or None, sizes, error)
+        out[name] = Measured(name, value, n, interval or None, sizes, error, again)
     return out
 
 
@@ -135,7 +143,13 @@ def measure_bias(
     )
     counts = recompute.counts_of(recompute.cell_codes(data))
     analytic = {name: _analytic(name, counts, level) for name in points}
-    return _assemble(points, replicates, analytic, len(data.facet), data.group_sizes, level)
+
+    def rescale(name: str) -> Callable[[float], stats.Interval | None]:
+        return lambda k: _analytic(name, counts * k, level) or None
+
+    return _assemble(
+        points, replicates, analytic, len(data.facet), data.group_sizes, level, rescale
+    )
 
 
 def measure_quality(
@@ -158,17 +172,24 @@ def measure_quality(
             strata, lambda w: quality.binary(y, pred, score, w), resamples, seed
         )
         tp, fp, fn, tn = quality.confusion(y, pred)[0]
+        rates = {"accuracy": (tp + tn, n), "precision": (tp, tp + fp), "recall": (tp, tp + fn)}
         analytic: dict[str, Any] = {
-            "accuracy": stats.wilson(tp + tn, n, level),
-            "precision": stats.wilson(tp, tp + fp, level),
-            "recall": stats.wilson(tp, tp + fn, level),
+            name: stats.wilson(k, total, level) for name, (k, total) in rates.items()
         }
+
+        def rescale(name: str) -> Callable[[float], stats.Interval | None] | None:
+            if name not in rates:
+                return None
+            k, total = rates[name]
+            return lambda factor: stats.wilson(k * factor, total * factor, level)
+
     else:
         points = quality.regression(y, pred)
         replicates = stats.bootstrap(
             strata, lambda w: quality.regression(y, pred, w), resamples, seed
         )
         analytic = {}
+        rescale = None
     undefined = "undefined on this split (an empty denominator or one label value)"
     tagged = {k: (None, undefined) if np.isnan(v) else (v, None) for k, v in points.items()}
-    return _assemble(tagged, replicates, analytic, n, sizes, level)
+    return _assemble(tagged, replicates, analytic, n, sizes, level, rescale)
