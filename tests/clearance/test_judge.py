@@ -88,3 +88,18 @@ def test_allowed_range_combines_min_max_and_abs_max() -> None:
     assert judge.allowed_range(rule(min=-0.5, max=0.8, abs_max=0.6)) == (-0.5, 0.6)
     assert judge.allowed_range(rule(abs_max=0.1)) == (-0.1, 0.1)
     assert judge.allowed_range(rule(min=0.7)) == (0.7, None)
+
+
+def test_deciding_needs_no_numpy() -> None:
+    """judge, stats' decisions and compare are pure Python (the Lambda and Evaluate import them)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['numpy'] = None; sys.modules['pandas'] = None\n"
+        "from clearance.decide import compare, judge, stats\n"
+        "print(stats.decide(stats.wilson(3, 10), 0.0, 1.0).outcome)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "pass"

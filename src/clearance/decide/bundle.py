@@ -79,6 +79,8 @@ class Bundle:
         return {
             "manifest_sha256": self.manifest_sha256,
             "model_sha256": self.model_sha256,
+            "facet": self.facet.name,
+            "label": self.label.name,
             "rows": {"pre_training": len(self.train), "post_training": len(self.test)},
         }
 

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from clearance.decide import stats, verify
-from clearance.decide.measure import Measured
+from clearance.decide import stats
+from clearance.decide.compare import compare
+
+if TYPE_CHECKING:
+    from clearance.decide.measure import Measured
 
 PASS, FAIL, INCONCLUSIVE = stats.PASS, stats.FAIL, stats.INCONCLUSIVE
 POINT, INTERVAL = "point", "interval"
@@ -76,7 +79,7 @@ def judge(
     policy_min_group_size: int | None = None,
 ) -> Judgement:
     """The outcome of RULE given the recomputed MEASURED metric and the team's REPORTED value."""
-    mismatch = verify.compare(rule.metric, reported, measured, kind)
+    mismatch = compare(rule.metric, reported, measured, kind)
     if mismatch is not None:
         return Judgement(FAIL, mismatch, measured)
     assert measured is not None  # compare() reports a missing recomputation as a mismatch
@@ -90,6 +93,8 @@ def judge(
             reason = f"insufficient evidence: {shown}, fewer than min_group_size {minimum}"
             return Judgement(INCONCLUSIVE, reason, measured, needed)
     lower, upper = allowed_range(rule)
+    if lower is None and upper is None:  # a champion rule with no champion yet
+        return Judgement(PASS, "no bound applies", measured)
     value = measured.value
     if value is None or (isinstance(value, float) and math.isnan(value)):
         why = measured.error or "undefined"

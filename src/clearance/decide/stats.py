@@ -31,8 +31,10 @@ import math
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy only where resamples are drawn: decisions stay pure Python
+    import numpy as np
 
 LEVEL = 0.95
 RESAMPLES = 1000
@@ -133,6 +135,8 @@ def resample_weights(
     from one `np.bincount` over the flat (resample, row) index; metrics are then matrix products
     of the weights with per-row indicator columns.
     """
+    import numpy as np
+
     strata = np.asarray(strata)
     n = len(strata)
     rng = np.random.default_rng(seed)
@@ -156,6 +160,8 @@ def bootstrap(
     seed: int = SEED,
 ) -> dict[str, np.ndarray]:
     """Every statistic over all resamples: STATISTICS maps a weight block to {name: (block,)}."""
+    import numpy as np
+
     parts: dict[str, list[np.ndarray]] = {}
     for weights in resample_weights(strata, resamples, seed):
         for name, values in statistics(weights).items():
@@ -170,6 +176,8 @@ def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> Interval |
     the caller records it as undefined and the rule is inconclusive (fail closed). Infinite
     replicates are kept: they make an end infinite, which no finite bound contains.
     """
+    import numpy as np
+
     samples = np.asarray(samples, dtype=np.float64)
     if samples.size == 0 or np.isnan(samples).any():
         return None

@@ -17,7 +17,6 @@ report edited by hand, or computed from other predictions, fails with both numbe
 
 from __future__ import annotations
 
-import math
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,14 +26,12 @@ import numpy as np
 
 from clearance.decide import measure, recompute
 from clearance.decide.bundle import Bundle, BundleError, masks
+from clearance.decide.compare import TOLERANCE, compare
+
+__all__ = ["TOLERANCE", "Verification", "compare", "explain", "load_booster", "recompute_all"]
 
 MODEL_FILE = "xgboost-model"
 MAX_MODEL_BYTES = 1024 * 1024 * 1024
-TOLERANCE = 1e-4
-RELATIVE_TOLERANCE = 1e-6
-SCALE_METRICS = frozenset({"mse", "rmse", "mae"})
-# Global SHAP: team and governance explain different samples (see decide.shapley).
-SHAP_TOLERANCE, SHAP_RELATIVE = 0.02, 0.5
 PRE, POST, QUALITY = "bias_pre_training", "bias_post_training", "model_quality"
 
 
@@ -169,42 +166,3 @@ def explain(
             name, float(means[index]), len(rows), interval, {"rows": len(rows)}
         )
     return out
-
-
-def compare(
-    metric: str,
-    reported: float | None,
-    recomputed: measure.Measured | None,
-    kind: str | None = None,
-) -> str | None:
-    """None when REPORTED agrees with the recomputation, else the reason it does not."""
-    if recomputed is None:
-        return f"{metric} cannot be recomputed from the package's evaluation split"
-    mine = recomputed.value
-    if reported is None and mine is None:
-        return None
-    if reported is None or mine is None:
-        return _differ(metric, reported, mine)
-    if math.isinf(reported) or math.isinf(mine):
-        return None if reported == mine else _differ(metric, reported, mine)
-    limit = RELATIVE_TOLERANCE * max(abs(mine), 1.0) if metric in SCALE_METRICS else TOLERANCE
-    if kind == "explainability":
-        limit = SHAP_TOLERANCE + SHAP_RELATIVE * abs(mine)
-    return None if abs(reported - mine) <= limit else _differ(metric, reported, mine)
-
-
-def _differ(metric: str, reported: float | None, mine: float | None) -> str:
-    """ "reported DPL 0.012, recomputed 0.220", with as many decimals as it takes to differ."""
-    for digits in range(3, 10):
-        shown = [_show(value, digits) for value in (reported, mine)]
-        if shown[0] != shown[1]:
-            break
-    return f"reported {metric} {shown[0]}, recomputed {shown[1]}"
-
-
-def _show(value: float | None, digits: int) -> str:
-    if value is None:
-        return "undefined"
-    if math.isinf(value) or value == 0 or abs(value) >= 1e-3:
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits - 1}e}"
