@@ -182,7 +182,8 @@ def percentile_interval(samples: np.ndarray, level: float = LEVEL) -> Interval |
     if samples.size == 0 or np.isnan(samples).any():
         return None
     alpha = 1 - level
-    lower, upper = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
+    with np.errstate(invalid="ignore"):  # inf - inf while interpolating between infinite ends
+        lower, upper = np.quantile(samples, [alpha / 2, 1 - alpha / 2])
     return Interval(float(lower), float(upper), level, "bootstrap-percentile")
 
 
