@@ -331,7 +331,7 @@ def test_override_directory_replaces_adds_and_removes(tmp_path: Path) -> None:
     assert "accuracy-floor" not in ids and ids[-1] == "f1-floor"
     assert effective.rule("auc-floor").min == 0.8
     assert ids.index("auc-floor") == [r.id for r in default.rules].index("auc-floor")
-    assert (effective.id, effective.version) == ("clearance-default+credit-risk-models", "1+4")
+    assert (effective.id, effective.version) == ("clearance-default+credit-risk-models", "2+4")
     assert effective.sha256 != default.sha256
     # Other groups, and no group, get the default unchanged.
     assert resolve_policy(default, directory, "another-group") is default

@@ -197,4 +197,6 @@ def resolve_policy(
         description=override.description or default.description,
         overrides={},
         source=default.source,
+        on_inconclusive=default.on_inconclusive,
+        min_group_size=default.min_group_size,
     )
