@@ -102,6 +102,8 @@ def _check_group(checks: ChecksView) -> dict[str, Any]:
             if v is not None
         )
         note = f"{check.report}/{check.metric}: values [{values}] bounds [{bounds}]. {check.reason}"
+        if check.measured_text:
+            note += f" ({check.measured_text})"
         data.append(
             {
                 "name": _clip(check.id, METRIC_NAME_MAX),

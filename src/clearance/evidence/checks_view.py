@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract.checks import ChecksError, decision_from_json
-from clearance.contract.status import APPROVED
+from clearance.contract.status import APPROVED, PENDING
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
 
 # --------------------------------------------------------------------------------------------------
@@ -62,6 +62,45 @@ class CheckView:
     values: tuple[CheckValue, ...]
     bounds: Bounds
     reason: str
+    # Verified checks (issue 10): pass / fail / inconclusive, the recomputed value, its 95 %
+    # interval, the group sizes it came from and, when inconclusive, the rows that would decide.
+    outcome: str = ""
+    recomputed: float | None = None
+    interval: tuple[float, float] | None = None
+    group_sizes: Mapping[str, int] | None = None
+    needed_n: Mapping[str, int] | None = None
+
+    @property
+    def measured_text(self) -> str:
+        """ "recomputed 0.206, 95% [0.159, 0.267], n facet 774, rest 726; needed ..." or ""."""
+        parts = []
+        if self.recomputed is not None:
+            parts.append(f"recomputed {self.recomputed:.4g}")
+        if self.interval is not None:
+            parts.append(f"95% interval [{self.interval[0]:.4g}, {self.interval[1]:.4g}]")
+        if self.group_sizes:
+            parts.append("n " + ", ".join(f"{k} {v}" for k, v in self.group_sizes.items()))
+        if self.needed_n:
+            rows = ", ".join(f"{k} {v}" for k, v in self.needed_n.items())
+            parts.append(f"rows that would decide: {rows}")
+        return "; ".join(parts)
+
+
+def _measured(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The optional measured fields of a check, kept only when well-formed (display only)."""
+    out: dict[str, Any] = {"outcome": str(item.get("outcome") or "")}
+    value = item.get("value")
+    out["recomputed"] = _finite(value) if not isinstance(value, bool) else None
+    interval = item.get("interval")
+    if isinstance(interval, Mapping):
+        lower, upper = _finite(interval.get("lower")), _finite(interval.get("upper"))
+        if lower is not None and upper is not None:
+            out["interval"] = (lower, upper)
+    for key in ("group_sizes", "needed_n"):
+        raw = item.get(key)
+        if isinstance(raw, Mapping) and all(isinstance(v, int) for v in raw.values()):
+            out[key] = {str(k): int(v) for k, v in raw.items()}
+    return out
 
 
 @dataclass(frozen=True)
@@ -142,9 +181,9 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
     if not isinstance(policy, Mapping):
         raise EvidenceError("policy", "must be an object with id, version, sha256", REGENERATE_FIX)
     decision = doc.get("decision")
-    if decision not in DECISIONS:
+    if decision not in (*DECISIONS, PENDING):
         raise EvidenceError(
-            "decision", f"must be Approved or Rejected, got {decision!r}", REGENERATE_FIX
+            "decision", f"must be Approved, Rejected or {PENDING}, got {decision!r}", REGENERATE_FIX
         )
     raw_checks = doc.get("checks")
     if not isinstance(raw_checks, list):
@@ -180,6 +219,7 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
                     abs_max=_bound(bounds.get("abs_max"), f"{where}bounds.abs_max"),
                 ),
                 reason=_text(item, "reason", where, required=False),
+                **_measured(item),
             )
         )
     if decision == APPROVED and (not checks or any(not c.passed for c in checks)):

@@ -86,6 +86,8 @@ def _check_chart(check: CheckView) -> str:
     band_lo, band_hi = b.band()
     numbers = [v.value for v in check.values if v.value is not None]
     numbers += [x for x in (band_lo, band_hi) if math.isfinite(x)]
+    if check.interval is not None:
+        numbers += [x for x in check.interval if math.isfinite(x)]
     lo, hi = _domain(numbers)
     plot_w = CHART_WIDTH - LABEL_WIDTH - 80
     rows = max(len(check.values), 1)
@@ -140,6 +142,19 @@ def _check_chart(check: CheckView) -> str:
             f'fill="{colour}"/>'
             f'<text x="{LABEL_WIDTH + plot_w + 6}" y="{y + 12}">{_e(fmt(v.value))}</text>'
         )
+    if check.interval is not None and check.values:
+        # The recomputed 95 % interval as an error bar across the first value's row.
+        a, c = (x(end) for end in check.interval)
+        mid = 11
+        parts.append(
+            f'<g class="interval" data-lower="{check.interval[0]!r}" '
+            f'data-upper="{check.interval[1]!r}" stroke="{AXIS_COLOUR}" stroke-width="2">'
+            f'<line x1="{a:.1f}" x2="{c:.1f}" y1="{mid}" y2="{mid}"/>'
+            f'<line x1="{a:.1f}" x2="{a:.1f}" y1="{mid - 5}" y2="{mid + 5}"/>'
+            f'<line x1="{c:.1f}" x2="{c:.1f}" y1="{mid - 5}" y2="{mid + 5}"/>'
+            f"<title>95% interval [{_e(fmt(check.interval[0]))}, "
+            f"{_e(fmt(check.interval[1]))}]</title></g>"
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -188,6 +203,10 @@ def _bounds_text(b: Bounds) -> str:
 
 def _check_block(check: CheckView) -> str:
     state = "pass" if check.passed else "fail"
+    badge = (check.outcome or state).upper()
+    measured = (
+        f'<p class="measured muted">{_e(check.measured_text)}</p>' if check.measured_text else ""
+    )
     values = "".join(
         f'<li class="check-value" data-check-id="{_e(check.id)}" data-index="{i}" '
         f'data-value="{_e(repr(v.value) if v.value is not None else "null")}">'
@@ -198,12 +217,12 @@ def _check_block(check: CheckView) -> str:
         f'<div class="check {state}" id="check-{_e(check.id)}" data-check-id="{_e(check.id)}" '
         f'data-passed="{str(check.passed).lower()}" data-min="{_e(check.bounds.min)}" '
         f'data-max="{_e(check.bounds.max)}" data-abs-max="{_e(check.bounds.abs_max)}">'
-        f'<span class="badge {state}">{"PASS" if check.passed else "FAIL"}</span> '
+        f'<span class="badge {state}">{_e(badge)}</span> '
         f'<b class="check-id">{_e(check.id)}</b> '
         f'<span class="muted">{_e(check.report)} / {_e(check.metric)} · '
         f"bounds {_e(_bounds_text(check.bounds))}"
         f"</span>"
-        f'<p class="reason">{_e(check.reason)}</p>{_check_chart(check)}'
+        f'<p class="reason">{_e(check.reason)}</p>{measured}{_check_chart(check)}'
         f'<ul class="muted">{values or "<li>no value selected</li>"}</ul></div>'
     )
 
