@@ -267,6 +267,7 @@ def test_bench_counts_every_decision_with_small_numbers(capsys: pytest.CaptureFi
     code = bench.main(
         [
             "--skip-llm",
+            "--skip-verification",
             "--latency-packages",
             "4",
             "--burst-packages",
