@@ -43,6 +43,18 @@ def load_policy(path_or_text: str | Path, *, policy_id: str | None = None) -> Po
 
 
 def _build_policy(doc: Any, *, source: str, default_id: str) -> Policy:
+    """The pydantic models validate the document; the field checks below run first inside them
+    and keep the error wording (clearance.policy.schema). Where pydantic is not installed (its
+    core is compiled, so the approval code zip cannot carry it; the Lambda runtime and some
+    processing images lack it), the same field checks run alone: every rule is still enforced."""
+    try:
+        from clearance.policy.schema import validate_policy
+    except ImportError:
+        return _checked_policy(doc, source, default_id)
+    return validate_policy(doc, lambda data: _checked_policy(data, source, default_id))
+
+
+def _checked_policy(doc: Any, source: str, default_id: str) -> Policy:
     if not isinstance(doc, dict):
         raise PolicyError(
             "document",
