@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 
 from pipelines import local, reports, sample_data
-from pipelines.{{ cookiecutter.module_name }} import evidence, preprocess, schema, train_local
+from pipelines.{{ cookiecutter.module_name }} import (
+    evidence,
+    predict,
+    preprocess,
+    schema,
+    train_local,
+)
 
 # Clarify's metric names and descriptions, in the order Clarify writes them.
 PRE_TRAINING = {
@@ -307,6 +313,24 @@ def test_evidence_manifest_pins_every_bundle_file_and_the_model(
         assert len(test) == len(pd.read_csv(build / "data/test.csv", header=None))
         config = json.loads((root / evidence.CLARIFY["model_bias"]).read_text())
         assert config["facet"][0]["name_or_index"] == manifest["facet"]["name"] == schema.FACET
+
+
+def test_predict_step_writes_the_same_bundle_as_make_local(
+    builds: dict[float, Path], tmp_path: Path
+) -> None:
+    """The pipeline's Predict step (predict.py --evidence-dir) writes make local's bundle."""
+    build = builds[0.0]
+    argv = [
+        "--model", str(build / "model"),
+        "--test-data", str(build / "data" / "test.csv"),
+        "--output-dir", str(tmp_path),
+        "--train-data", str(build / "data" / "train.csv"),
+        "--evidence-dir", str(tmp_path / "evidence"),
+    ]  # fmt: skip
+    assert predict.main(argv) == 0
+    ours = (tmp_path / "evidence" / evidence.MANIFEST).read_bytes()
+    assert ours == (build / "evidence" / evidence.MANIFEST).read_bytes()
+    assert predict.main(argv[:6] + ["--evidence-dir", str(tmp_path / "e2")]) == 1
 
 
 def test_data_bias_report_has_clarifys_pre_training_shape(builds: dict[float, Path]) -> None:
