@@ -140,7 +140,7 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
         "AWS::AccountId",
     }
     definition = json.loads(text)
-    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Update"]
+    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Verify", "Update"]
     assert {p["Name"] for p in definition["Parameters"]} == {"ModelPackageArn", "PolicyS3Uri"}
     params = template["Parameters"]
     assert params["LambdaCodeKey"]["Default"] == manifest["keys"]["lambda"]
