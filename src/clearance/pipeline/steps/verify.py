@@ -11,9 +11,9 @@ evaluation split with the registered model, recomputes every bias and quality me
 intervals (and global SHAP exactly on a sample), reads the champion's values for champion rules,
 and writes the checks.json the Update step acts on (``clearance.decide.checks.evaluate`` with the
 verification). Evaluate's reported-values-only checks.json, when given, is recorded beside it
-(``reported_decision``), so a forged report shows as "Approved on the reports, Rejected on
-recomputation". A bundle that cannot be fetched or does not verify fails every verifiable rule
-with the reason (fail closed); exit codes as the Evaluate step.
+(``reported_decision``): what the reports alone said (interval rules cannot pass on them) beside
+what the recomputation decided. A bundle that cannot be fetched or does not verify fails every
+verifiable rule with the reason (fail closed); exit codes as the Evaluate step.
 """
 
 from __future__ import annotations
