@@ -69,13 +69,14 @@ def _bias_design(
         columns.append(recompute.cdd_columns(data.facet, outcome, group_codes, groups))
     if stage == POST:
         columns.append((np.full(len(codes), np.nan) if flip is None else flip)[:, None])
-    return np.concatenate(columns, axis=1), groups
+    # float32: indicators and flips (-1, 0, 1) are exact, and so are sums of counts below 2**24.
+    return np.concatenate(columns, axis=1).astype(np.float32), groups
 
 
 def _bias_replicates(
     design: np.ndarray, groups: int, stage: str, weights: np.ndarray, n_facet: int
 ) -> dict[str, np.ndarray]:
-    sums = weights @ design
+    sums = (weights @ design).astype(np.float64)
     counts = sums[:, :8].reshape(-1, 2, 2, 2)
     values = recompute.pre_training(counts) if stage == PRE else recompute.post_training(counts)
     name = "CDDL" if stage == PRE else "CDDPL"

@@ -149,7 +149,8 @@ def resample_weights(
             [rows[rng.integers(0, len(rows), size=(size, len(rows)))] for rows in members], axis=1
         )
         flat = picks + (np.arange(size) * n)[:, None]
-        yield np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float64)
+        # float32 holds every count exactly (< 2**24) and halves the matrix products.
+        yield np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float32)
         done += size
 
 
