@@ -194,3 +194,33 @@ def test_html_report_and_model_card_show_intervals_and_group_sizes(small) -> Non
     assert "rows that would decide" in page
     notes = _check_group(view)["metric_data"][0]["notes"]
     assert "95% interval [" in notes and "n facet" in notes
+
+
+def test_clearance_check_verifies_a_local_build(tmp_path: Path, capsys) -> None:
+    """`clearance check --evidence DIR --model FILE` runs the Verify step's code in process."""
+    from clearance.cli import main
+    from clearance_dev.bench.verification import honest_reports
+
+    root, model = make_bundle(tmp_path / "build", rows=1500, bias=0.6)
+    default = Path(__file__).resolve().parents[2] / "src/clearance/policy/policies/default.yaml"
+    pol = load_policy(default)
+    reports = honest_reports(verify_local(root, model, pol, resamples=200))
+    files = {}
+    for kind, flag in (("bias_post_training", "--bias-post"), ("model_quality", "--quality")):
+        files[flag] = tmp_path / f"{kind}.json"
+        files[flag].write_bytes(reports[kind])
+    argv = ["check", "--policy", str(default), "--out", str(tmp_path / "checks.json")]
+    argv += [x for flag, path in files.items() for x in (flag, str(path))]
+    assert main([*argv, "--evidence", str(root), "--model", str(model)]) == 1
+    table = capsys.readouterr().out
+    assert "disparate-impact" in table and "FAIL" in table
+    forged = json.loads(reports["bias_post_training"])
+    for entry in forged["post_training_bias_metrics"]["facets"]["gender"][0]["metrics"]:
+        if entry["name"] == "DI":
+            entry["value"] = 0.99
+    files["--bias-post"].write_text(json.dumps(forged))
+    assert main([*argv, "--evidence", str(root), "--model", str(model), "--json"]) == 1
+    doc = json.loads(capsys.readouterr().out)
+    di = next(c for c in doc["checks"] if c["id"] == "disparate-impact")
+    assert di["reason"].startswith("reported DI 0.990, recomputed")
+    assert main([*argv, "--evidence", str(tmp_path / "nowhere")]) == 2
