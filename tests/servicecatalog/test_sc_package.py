@@ -142,7 +142,7 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
         "AWS::AccountId",
     }
     definition = json.loads(text)
-    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Update"]
+    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Verify", "Update"]
     # The policy location is fixed in the definition: nobody starting an execution can choose it.
     assert {p["Name"] for p in definition["Parameters"]} == {"ModelPackageArn"}
     assert "PolicyS3Uri" not in text and "s3://${GovernanceBucket}/${PolicyKey}" in text

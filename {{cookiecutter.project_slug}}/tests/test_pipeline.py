@@ -179,7 +179,7 @@ def test_preprocess_runs_the_shipped_script_on_the_input_parameter(built: Built)
     package_dir = REPO_ROOT / "pipelines" / PACKAGE
     assert built.s3_objects[inputs["code"]["S3Uri"]] == (package_dir / "preprocess.py").read_bytes()
     assert built.s3_objects[inputs["schema"]["S3Uri"]] == (package_dir / "schema.py").read_bytes()
-    assert args["Environment"]["PYTHONPATH"] == inputs["schema"]["LocalPath"]
+    assert args["Environment"]["PYTHONPATH"].split(":")[0] == inputs["schema"]["LocalPath"]
 
 
 def test_every_run_writes_its_data_under_its_own_execution_id(built: Built) -> None:
@@ -224,6 +224,9 @@ def test_predict_scores_the_test_split_with_the_trained_model(built: Built) -> N
     assert inputs["test"]["S3Uri"] == get(
         "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     )
+    assert inputs["train"]["S3Uri"] == get(
+        "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    )
     assert args["AppSpecification"]["ContainerArguments"] == [
         "--model",
         inputs["model"]["LocalPath"],
@@ -231,7 +234,13 @@ def test_predict_scores_the_test_split_with_the_trained_model(built: Built) -> N
         inputs["test"]["LocalPath"],
         "--output-dir",
         "/opt/ml/processing",
+        "--train-data",
+        inputs["train"]["LocalPath"],
+        "--evidence-dir",
+        "/opt/ml/processing/evidence",
     ]
+    evidence_code = (REPO_ROOT / "pipelines" / PACKAGE / "evidence.py").read_bytes()
+    assert built.s3_objects[inputs["evidence_code"]["S3Uri"]] == evidence_code
     code = (REPO_ROOT / "pipelines" / PACKAGE / "predict.py").read_bytes()
     assert built.s3_objects[inputs["code"]["S3Uri"]] == code
     assert "sagemaker-xgboost" in args["AppSpecification"]["ImageUri"]
@@ -346,7 +355,15 @@ def test_model_metrics_are_wired_to_the_check_that_produced_each_report(built: B
     def source(path: str) -> dict[str, Any]:
         return {"ContentType": json_type, "S3Uri": get(path)}
 
+    evidence = get("Steps.Predict.ProcessingOutputConfig.Outputs['evidence'].S3Output.S3Uri")
     assert built.args("RegisterModel")["ModelMetrics"] == {
+        # The verification bundle's manifest, which the governance account recomputes from.
+        "ModelDataQuality": {
+            "Statistics": {
+                "ContentType": json_type,
+                "S3Uri": {"Std:Join": {"On": "/", "Values": [evidence, "manifest.json"]}},
+            }
+        },
         "ModelQuality": {
             "Statistics": source("Steps.ModelQuality.CalculatedBaselineStatistics"),
             "Constraints": source("Steps.ModelQuality.CalculatedBaselineConstraints"),

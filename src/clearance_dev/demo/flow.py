@@ -16,11 +16,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from clearance.contract.status import APPROVED, REJECTED
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
 from clearance_dev.demo import llm as llm_demo
+from clearance_dev.demo import verification
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail, run_builds
 from clearance_dev.demo.common import (
@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     progress = Progress(total=8)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("decisions.json", "fair", "biased"):
+    for stale in ("decisions.json", *verification.EXPECTED):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -114,12 +114,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             path.unlink()
 
     policy_path = (args.policy or default_policy_path()).resolve()
-    builds = [
-        Build("fair", FAIR_BIAS, out / "builds" / "fair", out / "logs" / "build-fair.log"),
-        Build(
-            "biased", args.biased_bias, out / "builds" / "biased", out / "logs" / "build-biased.log"
-        ),
-    ]
+    builds = verification.builds(out, FAIR_BIAS, args.biased_bias)
 
     template = args.template.resolve()
     context = template_answers(template)
@@ -145,11 +140,13 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
     render_target, render_proc = start_definition_render(out / "cache", **render_kwargs)
     try:
         with progress.step(
-            f"Building twice with `make local` (BIAS={FAIR_BIAS} and BIAS={args.biased_bias})"
+            f"Building with `make local` (BIAS={FAIR_BIAS} and {args.biased_bias}, and a "
+            f"{verification.SMALL_ROWS}-row build), then forging the biased build's reports"
         ):
             run_builds(baked, builds, sys.executable)
+            builds.append(verification.forge(builds[0], builds[1], out))
             for b in builds:
-                progress.note(f"{b.label}: {b.reports_dir}")
+                progress.note(f"{b.label}: {b.reports_dir} ({b.rows} rows)")
         with progress.step("Approval pipeline definition (SageMaker SDK v3, rendered offline)"):
             definition_text = finish_definition_render(render_target, render_proc)
             definition = json.loads(definition_text)
@@ -168,6 +165,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             bundle = build_code_bundle(out / "cache" / CODE_BUNDLE_NAME)
             upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/policy/policy.yaml")
+            verification.upload_wheels(s3, GOVERNANCE_BUCKET, PIPELINE_NAME)
             sm.create_pipeline(
                 PipelineName=PIPELINE_NAME,
                 PipelineDefinition=definition_text,
@@ -181,7 +179,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             progress.note(f"governance bucket s3://{GOVERNANCE_BUCKET}, team s3://{team_bucket}")
             progress.note(f"policy {policy_path.name}; group {context['model_package_group_name']}")
 
-        with progress.step("Registering both versions as PendingManualApproval"):
+        with progress.step(f"Registering {len(builds)} versions as PendingManualApproval"):
             for b in builds:
                 b.package_arn = register(sm, s3, b, context, team_bucket, region)
                 progress.note(f"{b.label}: {b.package_arn}")
@@ -203,7 +201,9 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 outcome = deliver_event(event, sm, PIPELINE_NAME)
                 progress.note(f"{b.label}: {_short(outcome)}")
 
-        with progress.step("Running the approval pipeline's Evaluate and Update steps locally"):
+        with progress.step(
+            "Running the approval pipeline's steps locally (Evaluate, Verify, Update)"
+        ):
             by_arn = {b.package_arn: b for b in builds}
             started = pending_executions(sm, PIPELINE_NAME, set())
             if len(started) != len(builds):
@@ -224,11 +224,14 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 )
                 return build, runner, runner.run()
 
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(started)) as pool:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
                 results = list(pool.map(execute, started))
             for build, runner, ok in results:
                 build.steps = dict(runner.exit_codes)
-                checks = runner.local("/opt/ml/processing/checks/checks.json")
+                # The verified checks.json (Verify's output) is what Update acted on.
+                checks = runner.local("/opt/ml/processing/verified/checks.json")
+                if not checks.is_file():
+                    checks = runner.local("/opt/ml/processing/checks/checks.json")
                 if checks.is_file():
                     shutil.copyfile(checks, out / build.label / "checks.json")
                 codes = ", ".join(f"{k} exit {v}" for k, v in runner.exit_codes.items())
@@ -247,7 +250,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     on_decision(d)
 
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
-    ok = [d["status"] for d in decisions] == [APPROVED, REJECTED]
+    ok = all(d["status"] == verification.EXPECTED.get(d["label"]) for d in decisions)
     _print_summary(decisions, out, progress, ok)
     return {"ok": ok, "decisions": decisions, "elapsed_s": round(progress.elapsed, 1)}
 
@@ -269,7 +272,13 @@ def _decision(sm: Any, build: Build, out: Path) -> dict[str, Any]:
     if checks_path.is_file():
         doc = json.loads(checks_path.read_text(encoding="utf-8"))
         failed = [
-            {"id": c["id"], "values": c["values"], "bounds": c["bounds"], "reason": c["reason"]}
+            {
+                "id": c["id"],
+                "values": c["values"],
+                "bounds": c["bounds"],
+                "reason": c["reason"],
+                **{k: c[k] for k in ("outcome", "interval", "group_sizes", "needed_n") if k in c},
+            }
             for c in doc.get("checks", [])
             if not c.get("passed")
         ]
@@ -311,11 +320,11 @@ def _print_summary(decisions: list[dict], out: Path, progress: Progress, ok: boo
     print("", file=stream)
     for d in decisions:
         print(
-            f"  {d['label']:<7} v{d['version']}  BIAS={d['bias']:<4}  {d['status']}",
+            f"  {d['label']:<12} v{d['version']}  BIAS={d['bias']:<4}  {d['status']}",
             file=stream,
         )
-        for check in d["failed_checks"]:
-            print(f"      failed {check['id']}: {check['reason']}", file=stream)
+        for line in verification.check_lines({"checks": d["failed_checks"]}):
+            print(f"      {line}", file=stream)
         for card in d["model_cards"]:
             print(
                 f"      model card {card['name']} v{card['version']} ({card['status']})",
@@ -327,4 +336,5 @@ def _print_summary(decisions: list[dict], out: Path, progress: Progress, ok: boo
     print(f"  finished in {progress.elapsed:.1f} s", file=stream)
     if not ok:
         got = ", ".join(f"{d['label']}={d['status']}" for d in decisions)
-        print(f"ERROR: decisions: expected fair=Approved, biased=Rejected, got {got}", file=stream)
+        want = ", ".join(f"{k}={v}" for k, v in verification.EXPECTED.items())
+        print(f"ERROR: decisions: expected {want}, got {got}", file=stream)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract import metadata
+from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.contract.status import PENDING
 from clearance.policy import DEFAULT_POLICY_PATH
 from clearance_dev.demo.common import REPORTS, Build, DemoError
@@ -78,6 +79,19 @@ def register(
             "S3Uri": uri,
             "ContentDigest": f"sha256:{digest}",
         }
+    # The verification bundle: every file under its own prefix, the manifest in its ModelMetrics
+    # slot with its digest (docs/verification.md).
+    evidence = build.out_dir / "evidence"
+    for path in sorted(p for p in evidence.rglob("*") if p.is_file()):
+        relative = path.relative_to(evidence).as_posix()
+        uri, digest = upload_file(s3, path, team_bucket, f"{prefix}/evidence/{relative}")
+        if relative == "manifest.json":
+            section, key = EVIDENCE_SLOT
+            metrics.setdefault(section, {})[key] = {
+                "ContentType": "application/json",
+                "S3Uri": uri,
+                "ContentDigest": f"sha256:{digest}",
+            }
     response = sm.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription=f"{context['project_name']}: local build, BIAS={build.bias}",

@@ -169,6 +169,10 @@ SKLEARN_FRAMEWORK_VERSION = "1.9-0"
 PROCESSING_ROOT = "/opt/ml/processing"
 # schema.py is shipped here and put on PYTHONPATH, so the scripts' `import schema` finds it.
 SCHEMA_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/schema"
+# evidence.py (the verification bundle writer) is shipped to the Predict step the same way.
+EVIDENCE_CODE_DIR = f"{PROCESSING_ROOT}/input/evidence_code"
+# Where the registered bundle's manifest sits in ModelMetrics (clearance's EVIDENCE_SLOT).
+EVIDENCE_MANIFEST = "manifest.json"
 JSON = "application/json"
 # Model Monitor's problem types, by this repo's problem type.
 MODEL_MONITOR_PROBLEM_TYPES = {
@@ -263,6 +267,10 @@ def _schema_input() -> ProcessingInput:
     return _processing_input("schema", str(BASE_DIR / "schema.py"), SCHEMA_CONTAINER_DIR)
 
 
+def _evidence_code_input() -> ProcessingInput:
+    return _processing_input("evidence_code", str(BASE_DIR / "evidence.py"), EVIDENCE_CODE_DIR)
+
+
 def get_pipeline(
     region: str,
     role: str | None = None,
@@ -349,7 +357,7 @@ def get_pipeline(
     xgboost_image = image_uris.retrieve(
         framework="xgboost", region=region, version=schema.XGBOOST_FRAMEWORK_VERSION
     )
-    script_env = {"PYTHONPATH": SCHEMA_CONTAINER_DIR}
+    script_env = {"PYTHONPATH": f"{SCHEMA_CONTAINER_DIR}:{EVIDENCE_CODE_DIR}"}
 
     def script_processor(image_uri: str, job: str) -> ScriptProcessor:
         """A one-instance processor for one of this package's scripts, schema.py beside it."""
@@ -472,7 +480,8 @@ def get_pipeline(
         **check_args(STEP_DATA_BIAS),
     )
 
-    # Predict: score the test split for the quality check.
+    # Predict: score the test split for the quality check, and write the verification bundle
+    # (the split, the Clarify configurations, a manifest pinning them and the model by sha256).
     predictor = script_processor(xgboost_image, "predict")
     step_predict = ProcessingStep(
         name=STEP_PREDICT,
@@ -480,10 +489,15 @@ def get_pipeline(
             code=str(BASE_DIR / "predict.py"),
             inputs=[
                 _schema_input(),
+                _evidence_code_input(),
                 _processing_input("model", model_data, f"{PROCESSING_ROOT}/model"),
                 _processing_input("test", test_uri, f"{PROCESSING_ROOT}/test"),
+                _processing_input("train", train_uri, f"{PROCESSING_ROOT}/train"),
             ],
-            outputs=[_processing_output("predictions", run_prefix, "predictions")],
+            outputs=[
+                _processing_output("predictions", run_prefix, "predictions"),
+                _processing_output("evidence", run_prefix, "evidence"),
+            ],
             arguments=[
                 "--model",
                 f"{PROCESSING_ROOT}/model",
@@ -491,10 +505,15 @@ def get_pipeline(
                 f"{PROCESSING_ROOT}/test",
                 "--output-dir",
                 PROCESSING_ROOT,
+                "--train-data",
+                f"{PROCESSING_ROOT}/train",
+                "--evidence-dir",
+                f"{PROCESSING_ROOT}/evidence",
             ],
         ),
         depends_on=[step_data_bias],
     )
+    evidence_uri = step_predict.properties.ProcessingOutputConfig.Outputs["evidence"].S3Output.S3Uri
     predictions_uri = step_predict.properties.ProcessingOutputConfig.Outputs[
         "predictions"
     ].S3Output.S3Uri
@@ -555,6 +574,11 @@ def get_pipeline(
 
     # RegisterModel: every report attached, waiting for the central approval.
     model_metrics = ModelMetrics(
+        # The verification bundle's manifest: the governance account recomputes the reports
+        # below from it with the registered model (clearance docs/verification.md).
+        model_data_statistics=MetricsSource(
+            s3_uri=_s3_join(evidence_uri, EVIDENCE_MANIFEST), content_type=JSON
+        ),
         model_statistics=MetricsSource(
             s3_uri=step_model_quality.properties.CalculatedBaselineStatistics, content_type=JSON
         ),
