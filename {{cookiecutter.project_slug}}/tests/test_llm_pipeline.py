@@ -71,11 +71,11 @@ def test_definition_is_reproducible(built: dict[str, Any]) -> None:
     assert built["second"] == built["definition"]
 
 
-def test_registration_is_pending_manual_approval_by_default(built: dict[str, Any]) -> None:
+def test_registration_is_always_pending_manual_approval(built: dict[str, Any]) -> None:
     parameters = {p["Name"]: p for p in built["definition"]["Parameters"]}
-    assert parameters["ModelApprovalStatus"]["DefaultValue"] == "PendingManualApproval"
+    assert "ModelApprovalStatus" not in parameters
     register = built["steps"]["RegisterModel"]["Arguments"]
-    assert register["ModelApprovalStatus"] == get("Parameters.ModelApprovalStatus")
+    assert register["ModelApprovalStatus"] == "PendingManualApproval"
     assert register["ModelPackageGroupName"] == GROUP
 
 

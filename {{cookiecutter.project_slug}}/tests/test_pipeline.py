@@ -38,7 +38,10 @@ BUCKET = "clearance-test-artifacts"
 PREFIX = "team-build"
 PROJECT = "team-project"
 PROJECT_ID = "p-abc123"
-GROUP = "team-project-models"
+# In a Service Catalog project the group is in the governance account's central registry.
+GROUP = (
+    "arn:aws:sagemaker:us-east-1:222222222222:model-package-group/111111111111-team-p-abcdefghijkl"
+)
 PIPELINE_NAME = "team-project-build"
 
 BINARY = schema.PROBLEM_TYPE == schema.BINARY
@@ -141,12 +144,11 @@ def test_checks_run_one_after_another_and_register_comes_last(built: Built) -> N
 
 
 def test_parameters_are_declared_with_their_defaults(built: Built) -> None:
-    """Run-time knobs: instance types, approval status, input data, per-check switches."""
+    """Run-time knobs: instance types, input data, per-check switches (no approval status)."""
     params = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in built.definition["Parameters"]}
     expected = {
         "ProcessingInstanceType": ("String", pipeline_module.PROCESSING_INSTANCE_TYPE),
         "TrainingInstanceType": ("String", pipeline_module.TRAINING_INSTANCE_TYPE),
-        "ModelApprovalStatus": ("String", "PendingManualApproval"),
         "InputDataUrl": ("String", f"s3://{BUCKET}/{PREFIX}/input/data.csv"),
     }
     for check in CHECKS:
@@ -327,9 +329,11 @@ def test_model_quality_reads_the_predictions_with_the_right_problem_type(built: 
 # --- registration -----------------------------------------------------------------------------
 
 
-def test_register_waits_for_approval_by_default(built: Built) -> None:
+def test_register_always_waits_for_approval(built: Built) -> None:
+    """Always PendingManualApproval: no parameter lets a run register a decided package."""
     args = built.args("RegisterModel")
-    assert args["ModelApprovalStatus"] == get("Parameters.ModelApprovalStatus")
+    assert args["ModelApprovalStatus"] == "PendingManualApproval"
+    assert "ModelApprovalStatus" not in {p["Name"] for p in built.definition["Parameters"]}
     assert args["ModelPackageGroupName"] == GROUP
     (container,) = args["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
@@ -649,6 +653,10 @@ def test_buildspec_passes_valid_json_and_project_scoped_names(tmp_path: Path) ->
         "SAGEMAKER_PIPELINE_ROLE_ARN": "arn:aws:iam::111122223333:role/pipeline",
         "ARTIFACT_BUCKET": "sagemaker-project-p-1a2b3c4d5e6f",
         "AWS_REGION": "eu-west-1",
+        "MODEL_PACKAGE_GROUP_ARN": (
+            "arn:aws:sagemaker:eu-west-1:222222222222:model-package-group/"
+            "111122223333-credit-risk-p-1a2b3c4d5e6f"
+        ),
     }
     script = "set -euo pipefail\n" + "\n".join(commands)
     subprocess.run(["bash", "-c", script], env=env, check=True, capture_output=True)
@@ -667,7 +675,8 @@ def test_buildspec_passes_valid_json_and_project_scoped_names(tmp_path: Path) ->
         "role": env["SAGEMAKER_PIPELINE_ROLE_ARN"],
         "default_bucket": env["ARTIFACT_BUCKET"],
         "pipeline_name": scoped,
-        "model_package_group_name": scoped,
+        # The project's group in the governance account's central registry (registered pending).
+        "model_package_group_name": env["MODEL_PACKAGE_GROUP_ARN"],
         "base_job_prefix": scoped,
         "sagemaker_project_name": "credit-risk",
         "sagemaker_project_id": "p-1a2b3c4d5e6f",

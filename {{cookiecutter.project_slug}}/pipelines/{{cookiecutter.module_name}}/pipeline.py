@@ -18,8 +18,9 @@
          |
     ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
          |
-    RegisterModel  (ModelStep: ModelApprovalStatus, default PendingManualApproval, with every
-                    report above attached as ModelMetrics and DriftCheckBaselines)
+    RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
+                    central-registry group, with every report above attached as ModelMetrics
+                    and DriftCheckBaselines)
 
 The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
 so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
@@ -113,6 +114,10 @@ _ANSWERS: dict[str, str] = json.loads(
 )
 SAGEMAKER_PROJECT_NAME = _ANSWERS["sagemaker_project_name"]
 MODEL_PACKAGE_GROUP_NAME = _ANSWERS["model_package_group_name"]
+# Packages are registered for approval, never decided here: the central registry's group policy
+# and the organization's SCP refuse any other status (there is no ModelApprovalStatus parameter).
+# In the Service Catalog project, model_package_group_name is the governance group's ARN.
+REGISTRATION_STATUS = "PendingManualApproval"
 DESCRIPTION = _ANSWERS["description"]
 PROCESSING_INSTANCE_TYPE = _ANSWERS["processing_instance_type"]
 TRAINING_INSTANCE_TYPE = _ANSWERS["training_instance_type"]
@@ -278,7 +283,8 @@ def get_pipeline(
         default_bucket: S3 bucket for code, data splits, models and reports (default: the
             session's `sagemaker-<region>-<account>` bucket).
         pipeline_name: name of the SageMaker Pipeline.
-        model_package_group_name: Model Registry group the model is registered in.
+        model_package_group_name: Model Registry group the model is registered in: a name, or
+            the ARN of the project's group in the governance account's central registry.
         base_job_prefix: prefix of job names and of the S3 folder this pipeline writes to.
         sagemaker_project_name: SageMaker project this pipeline belongs to (tags and metadata).
         sagemaker_project_id: SageMaker project id (tags).
@@ -312,9 +318,6 @@ def get_pipeline(
     training_instance_type_param = ParameterString(
         name="TrainingInstanceType", default_value=training_instance_type
     )
-    model_approval_status = ParameterString(
-        name="ModelApprovalStatus", default_value="PendingManualApproval"
-    )
     input_data = ParameterString(
         name="InputDataUrl", default_value=f"s3://{bucket}/{base_job_prefix}/input/data.csv"
     )
@@ -329,7 +332,6 @@ def get_pipeline(
     parameters = [
         processing_instance_type_param,
         training_instance_type_param,
-        model_approval_status,
         input_data,
         *skip_check.values(),
         *register_new_baseline.values(),
@@ -621,7 +623,7 @@ def get_pipeline(
             response_types=["text/csv"],
             inference_instances=[processing_instance_type],
             transform_instances=[processing_instance_type],
-            approval_status=model_approval_status,
+            approval_status=REGISTRATION_STATUS,
             description=DESCRIPTION,
             model_metrics=model_metrics,
             drift_check_baselines=drift_check_baselines,

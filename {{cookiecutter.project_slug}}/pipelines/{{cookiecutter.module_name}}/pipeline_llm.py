@@ -4,8 +4,8 @@
          |
     EvaluateLLM  (ProcessingStep, FrameworkProcessor, PyTorch CPU image: llm/ + its entry script)
          |  memorization, disinformation, BBQ, BOLD  ->  evaluation.json
-    RegisterModel  (ModelStep: ModelApprovalStatus, default PendingManualApproval, with
-                    ModelMetrics.ModelQuality.Statistics = evaluation.json)
+    RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
+                    group, with ModelMetrics.ModelQuality.Statistics = evaluation.json)
 
 Why ModelQuality.Statistics: ModelMetrics has no slot for generative-model evaluations. Bias.* and
 Explainability.* are Clarify's analysis.json formats for tabular features and facets, which BBQ/BOLD
@@ -72,6 +72,10 @@ _ANSWERS: dict[str, str] = json.loads(
 )
 SAGEMAKER_PROJECT_NAME = _ANSWERS["sagemaker_project_name"]
 MODEL_PACKAGE_GROUP_NAME = _ANSWERS["model_package_group_name"]
+# Packages are registered for approval, never decided here: the central registry's group policy
+# and the organization's SCP refuse any other status (there is no ModelApprovalStatus parameter).
+# In the Service Catalog project, model_package_group_name is the governance group's ARN.
+REGISTRATION_STATUS = "PendingManualApproval"
 DESCRIPTION = _ANSWERS["description"]
 PROCESSING_INSTANCE_TYPE = _ANSWERS["processing_instance_type"]
 TRAINING_INSTANCE_TYPE = _ANSWERS["training_instance_type"]
@@ -189,7 +193,8 @@ def get_pipeline(
         role: IAM role ARN the jobs run as (default: the caller's SageMaker execution role).
         default_bucket: S3 bucket for code and reports (default: the session's bucket).
         pipeline_name: name of the SageMaker Pipeline.
-        model_package_group_name: Model Registry group the model is registered in.
+        model_package_group_name: Model Registry group the model is registered in: a name, or
+            the ARN of the project's group in the governance account's central registry.
         base_job_prefix: prefix of job names and of the S3 folder this pipeline writes to.
         sagemaker_project_name: SageMaker project this pipeline belongs to (tags and metadata).
         sagemaker_project_id: SageMaker project id (tags).
@@ -218,9 +223,6 @@ def get_pipeline(
     processing_instance_type_param = ParameterString(
         name="ProcessingInstanceType", default_value=processing_instance_type
     )
-    model_approval_status = ParameterString(
-        name="ModelApprovalStatus", default_value="PendingManualApproval"
-    )
     model_data = ParameterString(
         name="ModelDataUrl", default_value=f"{base_uri}/candidate/model.tar.gz"
     )
@@ -238,7 +240,6 @@ def get_pipeline(
     }
     parameters = [
         processing_instance_type_param,
-        model_approval_status,
         model_data,
         inference_image,
         evaluation_model,
@@ -338,7 +339,7 @@ def get_pipeline(
             response_types=[JSON],
             inference_instances=[DEFAULT_INFERENCE_INSTANCE],
             transform_instances=[DEFAULT_INFERENCE_INSTANCE],
-            approval_status=model_approval_status,
+            approval_status=REGISTRATION_STATUS,
             description=DESCRIPTION,
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(s3_uri=report_uri, content_type=JSON)
