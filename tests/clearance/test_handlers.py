@@ -358,7 +358,7 @@ def test_put_event_copies_url_decoded_key_encrypted_and_verified(s3: tuple[Any, 
     client, key_id = s3
     event = _event("s3_object_created_put")
     [result] = copy_records(event, client, GOVERNANCE, kms_key_id=key_id)
-    dest = f"artifacts/{TEAM}/{DECODED_KEY}"
+    dest = f"artifacts/{TEAM}/{DECODED_KEY}/null"
     assert result.action == "copied" and result.destination == f"s3://{GOVERNANCE}/{dest}"
     head = client.head_object(Bucket=GOVERNANCE, Key=dest, ChecksumMode="ENABLED")
     assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
@@ -384,7 +384,7 @@ def test_without_kms_key_the_copy_uses_sse_s3(s3: tuple[Any, str]) -> None:
     """No KMS key configured: AES256 server-side encryption, never unencrypted."""
     client, _ = s3
     copy_records(_event("s3_object_created_put"), client, GOVERNANCE, prefix="")
-    head = client.head_object(Bucket=GOVERNANCE, Key=f"{TEAM}/{DECODED_KEY}")
+    head = client.head_object(Bucket=GOVERNANCE, Key=f"{TEAM}/{DECODED_KEY}/null")
     assert head["ServerSideEncryption"] == "AES256"
 
 
@@ -425,9 +425,11 @@ def test_records_that_are_not_ours_or_malformed(s3: tuple[Any, str]) -> None:
 
 
 def test_destination_key_is_deterministic() -> None:
-    """<prefix>/<bucket>/<key>, tolerant of slashes in the prefix."""
-    assert destination_key("artifacts/", "b", "a/b.json") == "artifacts/b/a/b.json"
-    assert destination_key("", "b", "k") == "b/k"
+    """<prefix>/<bucket>/<key>/<version>, tolerant of slashes in the prefix."""
+    assert destination_key("artifacts/", "b", "a/b.json") == "artifacts/b/a/b.json/null"
+    assert destination_key("", "b", "k", "v1") == "b/k/v1"
+    with pytest.raises(ValueError, match="not an S3 version id"):
+        destination_key("", "b", "k", "../x")
 
 
 def test_copy_lambda_handler_reads_environment(
@@ -440,7 +442,9 @@ def test_copy_lambda_handler_reads_environment(
     monkeypatch.setenv("KMS_KEY_ID", key_id)
     monkeypatch.setenv("ARTIFACT_PREFIX", "evidence")
     out = copy_artifacts.lambda_handler(_event("s3_object_created_put"), FakeLambdaContext())
-    assert out["results"][0]["destination"] == f"s3://{GOVERNANCE}/evidence/{TEAM}/{DECODED_KEY}"
+    assert (
+        out["results"][0]["destination"] == f"s3://{GOVERNANCE}/evidence/{TEAM}/{DECODED_KEY}/null"
+    )
     monkeypatch.delenv("GOVERNANCE_BUCKET")
     with pytest.raises(RuntimeError, match="GOVERNANCE_BUCKET is not set"):
         copy_artifacts.lambda_handler(_event("s3_object_created_put"), FakeLambdaContext())

@@ -7,8 +7,14 @@ async invocation retries), so the same event can arrive several times. The pipel
 token, so redeliveries start nothing new, while a later, genuinely new event for the same package
 (a new id) is evaluated again.
 
-Environment: ``PIPELINE_NAME`` (required), ``POLICY_S3_URI`` (optional; passed as the
-``PolicyS3Uri`` pipeline parameter, otherwise the pipeline's default applies), ``LOG_LEVEL``.
+Only packages of this account's registry are started (``ACCOUNT_ID``, when set: the central
+registry lives in the governance account, and an event naming a package elsewhere is ignored and
+counted). Ignored and malformed events are counted (``IgnoredEvents``, ``MalformedEvents``; see
+:mod:`clearance.handlers`).
+
+Environment: ``PIPELINE_NAME`` (required), ``ACCOUNT_ID`` (optional, the governance account),
+``POLICY_S3_URI`` (optional; passed as the ``PolicyS3Uri`` pipeline parameter, otherwise the
+pipeline's default applies), ``LOG_LEVEL``.
 """
 
 from __future__ import annotations
@@ -24,7 +30,16 @@ from typing import TYPE_CHECKING, Any
 from clearance.contract.arns import MODEL_PACKAGE_ARN
 from clearance.contract.errors import ClearanceError
 from clearance.contract.status import PENDING
-from clearance.handlers import cached_client, configure_logging, log
+from clearance.handlers import (
+    IGNORED,
+    MALFORMED,
+    MetricSink,
+    cached_client,
+    configure_logging,
+    count,
+    handler_metrics,
+    log,
+)
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -47,6 +62,7 @@ ARN_PATTERN = MODEL_PACKAGE_ARN  # the one strict pattern: clearance.contract.ar
 # botocore: PipelineExecutionName (the display name) [a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}.
 MAX_DISPLAY_NAME = 82
 TOKEN_NAMESPACE = "clearance-start-approval:"
+SERVICE = "start-approval"
 
 
 class EventError(ClearanceError, ValueError):
@@ -103,12 +119,18 @@ def display_name(package: PendingPackage) -> str:
     return cleaned or "clearance-approval"
 
 
-def parse_event(event: Any) -> PendingPackage:
-    """The pending package an event announces. Raises EventError (malformed) or Ignored."""
+def parse_event(event: Any, *, account: str | None = None) -> PendingPackage:
+    """The pending package an event announces. Raises EventError (malformed) or Ignored.
+
+    ``account``: the registry's account; a package of any other account is ignored.
+    """
     if not isinstance(event, Mapping):
         raise EventError(f"event is {type(event).__name__}, not a JSON object")
-    source = event.get("source")
-    detail_type = event.get("detail-type")
+    from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+    typed = EventBridgeEvent(dict(event))  # powertools' typed view of the envelope
+    source = typed.get("source")
+    detail_type = typed.get("detail-type")
     if source != SOURCE:
         # The developer guide's sample repeats "source" as a list; real events carry the string.
         raise Ignored(f"source is {source!r}, not {SOURCE!r}")
@@ -117,7 +139,7 @@ def parse_event(event: Any) -> PendingPackage:
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id.strip():
         raise EventError("event has no 'id' (needed for the idempotency token)")
-    detail = event.get("detail")
+    detail = typed.get("detail")
     if not isinstance(detail, Mapping):
         raise EventError("event has no 'detail' object")
     status = detail.get("ModelApprovalStatus")
@@ -126,6 +148,9 @@ def parse_event(event: Any) -> PendingPackage:
     arn = detail.get("ModelPackageArn")
     if not isinstance(arn, str) or not ARN_PATTERN.match(arn):
         raise EventError(f"detail.ModelPackageArn {str(arn)[:200]!r} is not a model package ARN")
+    owner = ARN_PATTERN.match(arn).group("account")  # type: ignore[union-attr]
+    if account is not None and owner != account:
+        raise Ignored(f"package of account {owner}, not of this registry's account {account}")
     group = detail.get("ModelPackageGroupName")
     version = detail.get("ModelPackageVersion")
     return PendingPackage(
@@ -142,6 +167,8 @@ def start_approval(
     pipeline_name: str,
     *,
     policy_s3_uri: str | None = None,
+    account: str | None = None,
+    metrics: MetricSink | None = None,
 ) -> StartResult:
     """Start the approval pipeline for the package ``event`` announces (the pure core).
 
@@ -150,14 +177,16 @@ def start_approval(
     Lambda retries the invocation, and the same token makes the retry safe.
     """
     try:
-        package = parse_event(event)
+        package = parse_event(event, account=account)
     except Ignored as exc:
         result = StartResult("ignored", str(exc), _event_id(event))
         log(LOG, logging.INFO, "event ignored", **result.to_json())
+        count(metrics, IGNORED)
         return result
     except EventError as exc:
         result = StartResult("malformed", str(exc), _event_id(event))
         log(LOG, logging.ERROR, "malformed event", **result.to_json())
+        count(metrics, MALFORMED)
         return result
 
     token = client_request_token(package.event_id)
@@ -204,10 +233,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
         # A deployment error, not an event problem: fail loudly so the invocation is retried and
         # lands in the dead-letter queue after the fix is deployed.
         raise RuntimeError("PIPELINE_NAME is not set. Set it to the approval pipeline's name")
-    result = start_approval(
-        event,
-        cached_client("sagemaker"),
-        pipeline_name,
-        policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
-    )
+    metrics = handler_metrics(SERVICE)
+    try:
+        result = start_approval(
+            event,
+            cached_client("sagemaker"),
+            pipeline_name,
+            policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
+            account=os.environ.get("ACCOUNT_ID") or None,
+            metrics=metrics,
+        )
+    finally:
+        metrics.flush_metrics()
     return result.to_json()
