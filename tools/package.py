@@ -229,6 +229,8 @@ def render_approval_definition(region: str) -> str:
         code_s3_uri="s3://${BundleBucket}/${ApprovalCodePrefix}/clearance.zip",
         allowed_buckets=["${GovernanceBucket}", "${ReportBucketPattern}"],
         policy_s3_uri="s3://${GovernanceBucket}/${PolicyKey}",
+        # Evaluate reads the governance copies (copy-artifacts), pinned by ContentDigest.
+        evidence_bucket="${GovernanceBucket}",
     )
     definition = fix_policy_location(definition)
     unknown = set(re.findall(r"\$\{([^}]*)\}", definition)) - DEFINITION_PLACEHOLDERS

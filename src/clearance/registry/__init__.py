@@ -29,6 +29,7 @@ from clearance.registry.apply import (
 )
 from clearance.registry.fetch import (
     SLOTS,
+    EvidenceStore,
     FetchedReports,
     fetch_reports,
     parse_s3_uri,
@@ -39,6 +40,7 @@ __all__ = [
     "MAX_DESCRIPTION",
     "PENDING",
     "SLOTS",
+    "EvidenceStore",
     "FetchedReports",
     "UpdateResult",
     "apply_decision",

@@ -63,6 +63,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated buckets reports may come from (default: none, every report fails)",
     )
     parser.add_argument("--overrides-dir", type=Path, default=None)
+    parser.add_argument(
+        "--evidence-bucket",
+        default=None,
+        help="governance bucket holding the copy-artifacts copies: the reports are read there "
+        "(pinned by ContentDigest), never in the team's bucket",
+    )
     return parser.parse_args(argv)
 
 
@@ -97,6 +103,16 @@ def allowed_buckets(raw: str) -> list[str]:
     return buckets
 
 
+def _evidence_store(raw: str | None) -> registry.EvidenceStore | None:
+    if raw is None:
+        return None
+    if not (3 <= len(raw) <= 63) or not set(raw) <= BUCKET_NAME_CHARS - {"*"}:
+        raise InputError(
+            "--evidence-bucket", f"{raw!r} is not an S3 bucket name", "Pass the governance bucket"
+        )
+    return registry.EvidenceStore(raw)
+
+
 def overrides_dir_for(policy_path: Path, overrides_dir: Path | None) -> Path | None:
     """--overrides-dir, else an ``overrides/`` directory beside the policy file, else none."""
     if overrides_dir is not None:
@@ -113,6 +129,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         region = region_from_arn(arn)
         path = policy_file(args.policy)
         buckets = allowed_buckets(args.allowed_buckets)
+        evidence = _evidence_store(args.evidence_bucket)
         # Validate the policy before any AWS call: an invalid policy decides nothing.
         base_policy = load_policy(path)
         overrides = overrides_dir_for(path, args.overrides_dir)
@@ -137,7 +154,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         error(f"policy {exc}")
         return EXIT_INVALID
 
-    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
+    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described, evidence=evidence)
     decision = checks.evaluate(policy, fetched.reports, arn, sources=fetched.sources)
     out = checks.write_checks(decision, args.output_dir / CHECKS_FILE)
     failed = [c.id for c in decision.failed_checks]
