@@ -313,10 +313,11 @@ def test_unknown_package_fails_the_step_without_output(
     assert not (tmp_path / "out" / "checks.json").exists()
 
 
-def test_update_calls_the_evidence_hook_after_the_decision(
+def test_update_writes_the_evidence_before_the_decision(
     aws, policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--evidence-dir hands the recorded decision to clearance.pipeline.steps.after_decision."""
+    """--evidence-dir: the evidence hook runs while the package is pending, then once more after
+    the decision (refreshing the page's status line)."""
     from clearance.pipeline import steps
 
     sm, s3 = aws
@@ -331,7 +332,37 @@ def test_update_calls_the_evidence_hook_after_the_decision(
     monkeypatch.setattr(steps, "after_decision", hook)
     evidence = tmp_path / "evidence"
     assert update.main(["--checks", str(out / "checks.json"), "--evidence-dir", str(evidence)]) == 0
-    assert calls == [(arn, out / "checks.json", evidence, "Approved")]
+    assert calls == [
+        (arn, out / "checks.json", evidence, "PendingManualApproval"),
+        (arn, out / "checks.json", evidence, "Approved"),
+    ]
+
+
+def test_a_failure_writing_evidence_leaves_the_package_pending(
+    aws, policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Never decided without evidence: the card write fails -> exit 3, status and metadata
+    untouched (the pipeline's retry, or a re-run, decides once the evidence can be written)."""
+    from clearance.pipeline import steps
+
+    sm, s3 = aws
+    arn = register(sm, s3, FAIR)
+    out = tmp_path / "checks"
+    assert run_evaluate(arn, policy_dir, out) == 0
+
+    def failing(*_: object) -> None:
+        raise RuntimeError("AccessDenied: sagemaker:CreateModelCard")
+
+    monkeypatch.setattr(steps, "after_decision", failing)
+    capsys.readouterr()
+    code = update.main(["--checks", str(out / "checks.json"), "--evidence-dir", str(tmp_path)])
+    assert code == 3
+    assert "CreateModelCard" in capsys.readouterr().err
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert not any(
+        k.startswith("clearance:") for k in described.get("CustomerMetadataProperties", {})
+    )
 
 
 def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, policy_dir) -> None:
