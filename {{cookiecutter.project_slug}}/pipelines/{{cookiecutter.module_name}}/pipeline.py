@@ -47,6 +47,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -650,11 +651,20 @@ def get_pipeline(
     )
 
 
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
+
+
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """The model package's CustomerMetadataProperties (keys are a contract with the governance)."""
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": schema.PROBLEM_TYPE,
         "team:label": schema.LABEL,
         "team:facet": schema.FACET,

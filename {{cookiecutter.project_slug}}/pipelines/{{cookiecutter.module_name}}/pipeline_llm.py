@@ -30,6 +30,7 @@ import atexit
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -357,6 +358,15 @@ def get_pipeline(
     )
 
 
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
+
+
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """The model package's CustomerMetadataProperties (keys are a contract with the governance).
 
@@ -365,7 +375,7 @@ def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": "text_generation",
         "team:label": "n/a",
         "team:facet": "n/a",

@@ -1,0 +1,235 @@
+"""Request validity: every request our code sends must fit botocore's shapes, patterns included.
+
+botocore's own ``ParamValidator`` (run before every call) checks types, required members and
+``min`` lengths, but NOT ``max`` lengths, ``pattern`` or ``enum``: moto accepts nearly anything, so
+a request that AWS refuses (a project description with a comma in ``CustomerMetadataProperties``, a
+name one character too long) passes every offline test. :func:`validate` walks the operation's
+input shape and checks all of them.
+
+Pattern semantics: AWS services apply a shape's pattern to the WHOLE value (Java ``matches``), and
+several sagemaker patterns are written unanchored (``([\\p{L}\\p{Z}\\p{N}_.:\\/=+\\-@]*)${1,256}``,
+a Java quirk that quantifies ``$``): a search would accept ``a,b`` (it matches ``b`` at the end),
+so the validator full-matches. Java classes (``\\p{L}``, ``\\p{Z}``...) are read by the ``regex``
+module; a pattern it cannot compile is reported as unverifiable, never silently passed.
+
+Recording (:class:`Recorder`): a ``before-parameter-build`` hook on a boto3/botocore session writes
+one JSON line per call: principal (who the session acts as), service, operation, params. The demo
+attaches it to every session of the stand-in, and to the approval steps' subprocesses through
+:mod:`clearance_dev.recording_site` (a ``sitecustomize`` on their PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import functools
+import json
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import regex
+
+__all__ = [
+    "ENV_PATH",
+    "ENV_PRINCIPAL",
+    "Recorder",
+    "Request",
+    "load_requests",
+    "validate",
+    "validate_request",
+]
+
+ENV_PATH = "CLEARANCE_RECORD_CALLS"
+ENV_PRINCIPAL = "CLEARANCE_RECORD_PRINCIPAL"
+
+
+@dataclass(frozen=True)
+class Request:
+    principal: str
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+
+
+@functools.lru_cache(maxsize=32)
+def _service_model(service: str) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().get_service_model(service)
+
+
+@functools.lru_cache(maxsize=2048)
+def _compiled(pattern: str) -> Any:
+    """A botocore (Java) pattern as a full-match ``regex`` object, or None if unreadable."""
+    text = regex.sub(r"\$\{\d+,\d+\}", "$", pattern)  # "...)${1,256}": a quantified anchor
+    try:
+        return regex.compile(text, flags=regex.V0)
+    except regex.error:
+        return None
+
+
+def _length(value: Any) -> int:
+    return len(value)
+
+
+def _check(shape: Any, value: Any, path: str, out: list[str]) -> None:
+    meta = shape.metadata
+    kind = shape.type_name
+    if value is None:
+        return
+    if kind == "structure":
+        if not isinstance(value, Mapping):
+            return  # botocore's own validator reports types
+        for name in shape.required_members:
+            if name not in value:
+                out.append(f"{path}.{name}: required")
+        for name, member in shape.members.items():
+            if name in value:
+                _check(member, value[name], f"{path}.{name}", out)
+        return
+    if kind == "list":
+        if isinstance(value, list | tuple):
+            _bounds(meta, len(value), path, "items", out)
+            for index, item in enumerate(value):
+                _check(shape.member, item, f"{path}[{index}]", out)
+        return
+    if kind == "map":
+        if isinstance(value, Mapping):
+            _bounds(meta, len(value), path, "entries", out)
+            for key, item in value.items():
+                _check(shape.key, key, f"{path} key {str(key)[:40]!r}", out)
+                _check(shape.value, item, f"{path}[{str(key)[:40]!r}]", out)
+        return
+    if kind == "string":
+        if not isinstance(value, str):
+            return
+        _bounds(meta, _length(value), path, "characters", out)
+        if shape.enum and value not in shape.enum:
+            out.append(f"{path}: {value[:60]!r} is not one of {sorted(shape.enum)[:8]}")
+        pattern = meta.get("pattern")
+        if pattern:
+            compiled = _compiled(pattern)
+            if compiled is None:
+                out.append(f"{path}: pattern {pattern[:60]!r} unverifiable (regex cannot read it)")
+            elif compiled.fullmatch(value) is None:
+                out.append(f"{path}: {value[:60]!r} does not match {pattern[:80]!r}")
+        return
+    if kind in ("integer", "long", "float", "double"):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if "min" in meta and value < meta["min"]:
+                out.append(f"{path}: {value} < min {meta['min']}")
+            if "max" in meta and value > meta["max"]:
+                out.append(f"{path}: {value} > max {meta['max']}")
+        return
+    if kind == "blob" and isinstance(value, bytes | bytearray | str):
+        _bounds(meta, len(value), path, "bytes", out)
+
+
+def _bounds(meta: Mapping[str, Any], size: int, path: str, unit: str, out: list[str]) -> None:
+    if "min" in meta and size < meta["min"]:
+        out.append(f"{path}: {size} {unit} < min {meta['min']}")
+    if "max" in meta and size > meta["max"]:
+        out.append(f"{path}: {size} {unit} > max {meta['max']}")
+
+
+def validate(service: str, operation: str, params: Mapping[str, Any]) -> list[str]:
+    """Every shape problem of one request (empty: valid), botocore's own checks included."""
+    from botocore.validate import ParamValidator
+
+    operation_model = _service_model(service).operation_model(operation)
+    shape = operation_model.input_shape
+    out: list[str] = []
+    if shape is None:
+        return out
+    report = ParamValidator().validate(dict(params), shape)
+    if report.has_errors():
+        out.extend(line.strip() for line in report.generate_report().splitlines()[1:])
+    _check(shape, params, operation, out)
+    return out
+
+
+def validate_request(request: Request) -> list[str]:
+    return validate(request.service, request.operation, request.params)
+
+
+# ------------------------------------------------------------------------------------ recording
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": base64.b64encode(bytes(value)[:64]).decode(), "length": len(value)}
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return f"<{type(value).__name__}>"  # a stream body: its type is what matters here
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        if set(value) == {"__bytes__", "length"}:
+            return b"\0" * int(value["length"])
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    return value
+
+
+class Recorder:
+    """Append every request of the sessions it is attached to, as JSON lines, to ``path``."""
+
+    _lock = threading.Lock()
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def attach(self, session: Any, principal: str) -> Any:
+        """Record the calls of ``session`` (a boto3 or botocore session) as ``principal``."""
+        events = getattr(session, "events", None) or session._session.get_component("event_emitter")
+        events.register(
+            "before-parameter-build",
+            functools.partial(self._record, principal),
+            unique_id=f"clearance-recorder-{id(self)}-{principal}",
+        )
+        return session
+
+    def _record(self, principal: str, params: Mapping[str, Any], model: Any, **_: Any) -> None:
+        line = json.dumps(
+            {
+                "principal": principal,
+                "service": model.service_model.service_name,
+                "operation": model.name,
+                "params": _jsonable(params),
+            },
+            sort_keys=True,
+        )
+        with self._lock, self.path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+    @classmethod
+    def from_environment(cls) -> tuple[Recorder, str] | None:
+        path = os.environ.get(ENV_PATH)
+        return (cls(path), os.environ.get(ENV_PRINCIPAL) or "unknown") if path else None
+
+
+def load_requests(paths: Iterable[str | Path]) -> list[Request]:
+    out: list[Request] = []
+    for path in paths:
+        p = Path(path)
+        if not p.is_file():
+            continue
+        for line in p.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                doc = json.loads(line)
+                out.append(
+                    Request(
+                        doc["principal"], doc["service"], doc["operation"], _restore(doc["params"])
+                    )
+                )
+    return out
