@@ -45,6 +45,8 @@ __all__ = [
 
 ENV_PATH = "CLEARANCE_RECORD_CALLS"
 ENV_PRINCIPAL = "CLEARANCE_RECORD_PRINCIPAL"
+# Response members worth keeping: the ARN a create call made (the IAM resource of that call).
+RESPONSE_KEYS = ("ModelPackageArn", "ModelCardArn", "PipelineExecutionArn", "VersionId")
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class Request:
     service: str
     operation: str
     params: Mapping[str, Any]
+    status: int | None = None
+    response: Mapping[str, Any] | None = None
 
 
 @functools.lru_cache(maxsize=32)
@@ -190,25 +194,48 @@ class Recorder:
         self.path = Path(path)
 
     def attach(self, session: Any, principal: str) -> Any:
-        """Record the calls of ``session`` (a boto3 or botocore session) as ``principal``."""
-        events = getattr(session, "events", None) or session._session.get_component("event_emitter")
+        """Record the calls of ``session`` (a boto3 or botocore session) as ``principal``.
+
+        The params are taken at ``before-parameter-build`` (what the caller asked for, before any
+        botocore customisation) and written at ``after-call`` with the HTTP status and the ARNs the
+        response names (a created package's ARN is its IAM resource).
+        """
+        if hasattr(session, "get_component"):  # botocore
+            events = session.get_component("event_emitter")
+        else:  # boto3
+            events = session.events
+        tag = f"clearance-recorder-{id(self)}-{principal}"
         events.register(
-            "before-parameter-build",
-            functools.partial(self._record, principal),
-            unique_id=f"clearance-recorder-{id(self)}-{principal}",
+            "before-parameter-build", functools.partial(self._before, principal), unique_id=tag
         )
+        events.register("after-call", self._after, unique_id=f"{tag}-after")
         return session
 
-    def _record(self, principal: str, params: Mapping[str, Any], model: Any, **_: Any) -> None:
-        line = json.dumps(
-            {
-                "principal": principal,
-                "service": model.service_model.service_name,
-                "operation": model.name,
-                "params": _jsonable(params),
-            },
-            sort_keys=True,
-        )
+    def _before(self, principal: str, params: Mapping[str, Any], model: Any, **kwargs: Any) -> None:
+        record = {
+            "principal": principal,
+            "service": model.service_model.service_name,
+            "operation": model.name,
+            "params": _jsonable(params),
+        }
+        context = kwargs.get("context")
+        if isinstance(context, dict):
+            context["clearance_record"] = record
+        else:
+            self._write(record)
+
+    def _after(self, http_response: Any, parsed: Any, **kwargs: Any) -> None:
+        context = kwargs.get("context")
+        record = context.pop("clearance_record", None) if isinstance(context, dict) else None
+        if record is None:
+            return
+        record["status"] = getattr(http_response, "status_code", None)
+        if isinstance(parsed, Mapping):
+            record["response"] = {k: parsed[k] for k in RESPONSE_KEYS if k in parsed}
+        self._write(record)
+
+    def _write(self, record: Mapping[str, Any]) -> None:
+        line = json.dumps(_jsonable(record), sort_keys=True)
         with self._lock, self.path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
@@ -227,9 +254,15 @@ def load_requests(paths: Iterable[str | Path]) -> list[Request]:
         for line in p.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 doc = json.loads(line)
+                params = _restore(doc["params"])
                 out.append(
                     Request(
-                        doc["principal"], doc["service"], doc["operation"], _restore(doc["params"])
+                        doc["principal"],
+                        doc["service"],
+                        doc["operation"],
+                        params,
+                        doc.get("status"),
+                        doc.get("response"),
                     )
                 )
     return out
