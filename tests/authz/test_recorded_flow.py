@@ -11,6 +11,8 @@ The demo (make demo) runs the same stages on the moto server with real builds.
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -122,17 +124,28 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         argv += ["--allowed-buckets", "sagemaker-*", "--evidence-bucket", GOV_BUCKET]
         assert evaluate.main(argv, clients=approval) == 0
         checks = json.loads((out / "checks.json").read_text(encoding="utf-8"))
+        # SageMaker uploads the step's output into the governance bucket (as the approval role).
+        approval[1].put_object(
+            Bucket=GOV_BUCKET,
+            Key=f"{two.APPROVAL_PIPELINE}/exec-1/Evaluate/checks/checks.json",
+            Body=(out / "checks.json").read_bytes(),
+        )
         evidence = root / "evidence"
         argv = ["--checks", str(out / "checks.json"), "--evidence-dir", str(evidence)]
         assert update.main(argv, clients=approval) == 0
         final = setup_sm.describe_model_package(ModelPackageName=arn)
+        checks_sha256 = hashlib.sha256((out / "checks.json").read_bytes()).hexdigest()
         yield {
+            "accounts": accounts,
+            "group_arn": group_arn,
+            "root": root,
             "arn": arn,
             "started": started,
             "copied": copied,
             "counts": counts,
             "checks": checks,
             "final": final,
+            "checks_sha256": checks_sha256,
             "requests": load_requests([calls]),
         }
 
@@ -194,3 +207,66 @@ def test_a_denied_call_would_be_reported(flow: dict[str, Any]) -> None:
     other = create.resource.replace(two.GROUP.lower(), "444444444444-fraud-p-bbbbbbbbbbbb")
     [decision] = decide([Call(create.principal, create.action, other, dict(create.context))])
     assert not decision.allowed
+
+
+def test_audit_reconciles_decisions_against_governance_checks(
+    flow: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The audit trusts the governance-held checks.json, not the registry's metadata: a decision
+    made around the approval, or metadata that matches no governance checks.json, is a finding."""
+    from clearance.evidence.audit import audit_group
+    from clearance.evidence.reconcile import find_checks, reconcile
+
+    accounts = flow["accounts"]
+    admin = accounts.setup_client(two.GOVERNANCE_ACCOUNT, "sagemaker")
+    s3 = accounts.setup_client(two.GOVERNANCE_ACCOUNT, "s3")
+    # A second package, approved by hand with forged clearance:* metadata (what the SCP and the
+    # group policy deny in AWS; moto lets the stand-in's administrator do it).
+    forged, _ = central.register(
+        accounts,
+        _build(flow["root"] / "forged"),
+        {"project_name": "x"},
+        flow["group_arn"],
+        REGION,
+        [100],
+    )
+    admin.update_model_package(
+        ModelPackageArn=forged,
+        ModelApprovalStatus="Approved",
+        CustomerMetadataProperties={
+            "clearance:decision": "Approved",
+            "clearance:checks-sha256": flow["checks_sha256"],
+        },
+    )
+    held, problems = find_checks(s3, GOV_BUCKET, f"{two.APPROVAL_PIPELINE}/")
+    assert not problems and len(held) == 1
+    verdicts = {
+        row.arn: verdict for row, verdict, _ in reconcile(audit_group(admin, two.GROUP), held)
+    }
+    assert verdicts[flow["arn"]] == "ok"
+    assert verdicts[forged] == "FINDING: Approved with no governance checks.json"
+
+    # Metadata rewritten after the decision: its checks-sha256 matches no governance checks.json.
+    admin.update_model_package(
+        ModelPackageArn=flow["arn"],
+        ModelApprovalStatus="Approved",  # moto drops a status the call does not repeat
+        CustomerMetadataProperties={"clearance:checks-sha256": "0" * 64},
+    )
+    [(_, verdict, _)] = [
+        item
+        for item in reconcile(audit_group(admin, two.GROUP), held)
+        if item[0].arn == flow["arn"]
+    ]
+    assert verdict.startswith("FINDING: clearance:checks-sha256 000000000000 matches none")
+
+    # The command: one line per package, a finding exits 1.
+    from clearance.cli import evidence as cli
+
+    monkeypatch.setattr(cli, "_clients", lambda: (admin, s3))
+    args = ["--model-package-group", two.GROUP, "--governance-bucket", GOV_BUCKET, "--json"]
+    parser = argparse.ArgumentParser()
+    cli.add_audit_arguments(parser)
+    capsys.readouterr()
+    assert cli.run_audit(parser.parse_args(args)) == 1
+    rows = json.loads(capsys.readouterr().out)
+    assert sum(r["reconciled"].startswith("FINDING") for r in rows) == 2
