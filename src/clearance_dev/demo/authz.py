@@ -61,6 +61,16 @@ def evaluate(calls_path: Path, region: str) -> dict[str, Any]:
             (n.principal, n.action, n.resource, tuple(sorted(n.context.items()))): n for n in wanted
         }.values()
     )
+    # The harness's recorded-calls format (tests/authz/recorded_calls.json is a snapshot of it).
+    result["recorded_calls"] = [
+        {
+            "principal": n.principal,
+            "action": n.action,
+            "resource": n.resource,
+            "context": dict(n.context),
+        }
+        for n in unique
+    ]
     try:
         harness, cases = _harness()
         harness.ensure_simulator()

@@ -102,7 +102,14 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     progress = Progress(total=9)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("decisions.json", "fair", "biased", "calls.jsonl", "authz.json"):
+    for stale in (
+        "decisions.json",
+        "fair",
+        "biased",
+        "calls.jsonl",
+        "authz.json",
+        "recorded_calls.json",
+    ):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -258,6 +265,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
 
     with progress.step("Authorization matrix, permission coverage, request validity"):
         checked = authz.evaluate(calls_path, region)
+        central.write_json(out / "recorded_calls.json", checked.pop("recorded_calls"))
         central.write_json(out / "authz.json", checked)
         progress.note(f"{checked['requests']} requests recorded in {calls_path}")
 
