@@ -49,6 +49,7 @@ TABULAR_FILES = [
     "pipelines/local.py",
     "pipelines/reports.py",
     "pipelines/sample_data.py",
+    "pipelines/{module}/digest.py",
     "pipelines/{module}/predict.py",
     "pipelines/{module}/preprocess.py",
     "pipelines/{module}/schema.py",

@@ -18,9 +18,11 @@
          |
     ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
          |
+    DigestReports  (ProcessingStep, digest.py: sha256 of each report -> digests.json)
+         |
     RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
-                    central-registry group, with every report above attached as ModelMetrics
-                    and DriftCheckBaselines)
+                    central-registry group, with every report above attached as ModelMetrics,
+                    each with its ContentDigest, and DriftCheckBaselines)
 
 The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
 so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
@@ -75,9 +77,10 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.training.configs import Compute, InputData
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.clarify_check_step import (
     ClarifyCheckStep,
@@ -135,6 +138,7 @@ STEP_PREDICT = "Predict"
 STEP_MODEL_QUALITY = "ModelQuality"
 STEP_MODEL_BIAS = "ModelBias"
 STEP_MODEL_EXPLAINABILITY = "ModelExplainability"
+STEP_DIGEST = "DigestReports"
 STEP_REGISTER = "RegisterModel"
 STEP_NAMES = [
     STEP_PREPROCESS,
@@ -145,6 +149,7 @@ STEP_NAMES = [
     STEP_MODEL_QUALITY,
     STEP_MODEL_BIAS,
     STEP_MODEL_EXPLAINABILITY,
+    STEP_DIGEST,
     STEP_REGISTER,
 ]
 
@@ -554,24 +559,41 @@ def get_pipeline(
         **check_args(STEP_MODEL_EXPLAINABILITY),
     )
 
-    # RegisterModel: every report attached, waiting for the central approval.
+    # DigestReports: the sha256 of each report RegisterModel attaches (its ContentDigest), so the
+    # governance approval can pin, and find its own copy of, exactly these bytes.
+    reports = {
+        "model_statistics": step_model_quality.properties.CalculatedBaselineStatistics,
+        "model_constraints": step_model_quality.properties.CalculatedBaselineConstraints,
+        "bias_pre_training": step_data_bias.properties.CalculatedBaselineConstraints,
+        "bias_post_training": step_model_bias.properties.CalculatedBaselineConstraints,
+        "explainability": step_model_explainability.properties.CalculatedBaselineConstraints,
+    }
+    digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
+    step_digest = ProcessingStep(
+        name=STEP_DIGEST,
+        step_args=script_processor(sklearn_image, "digest").run(
+            code=str(BASE_DIR / "digest.py"),
+            inputs=[
+                _processing_input(name, uri, f"{PROCESSING_ROOT}/reports/{name}")
+                for name, uri in reports.items()
+            ],
+            outputs=[_processing_output("digests", run_prefix, "digests")],
+        ),
+        property_files=[digests_file],
+        depends_on=[step_model_explainability],
+    )
+
+    def report(name: str) -> MetricsSource:
+        digest = JsonGet(step_name=STEP_DIGEST, property_file=digests_file, json_path=name)
+        return MetricsSource(s3_uri=reports[name], content_type=JSON, content_digest=digest)
+
+    # RegisterModel: every report attached with its digest, waiting for the central approval.
     model_metrics = ModelMetrics(
-        model_statistics=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineStatistics, content_type=JSON
-        ),
-        model_constraints=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_pre_training=MetricsSource(
-            s3_uri=step_data_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_post_training=MetricsSource(
-            s3_uri=step_model_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        explainability=MetricsSource(
-            s3_uri=step_model_explainability.properties.CalculatedBaselineConstraints,
-            content_type=JSON,
-        ),
+        model_statistics=report("model_statistics"),
+        model_constraints=report("model_constraints"),
+        bias_pre_training=report("bias_pre_training"),
+        bias_post_training=report("bias_post_training"),
+        explainability=report("explainability"),
     )
     drift_check_baselines = DriftCheckBaselines(
         model_statistics=MetricsSource(
@@ -630,7 +652,7 @@ def get_pipeline(
             drift_check_baselines=drift_check_baselines,
             customer_metadata_properties=customer_metadata(sagemaker_project_name),
         ),
-        depends_on=[step_model_explainability],
+        depends_on=[step_digest],
     )
 
     return Pipeline(
@@ -645,6 +667,7 @@ def get_pipeline(
             step_model_quality,
             step_model_bias,
             step_model_explainability,
+            step_digest,
             step_register,
         ],
         sagemaker_session=session,
