@@ -47,7 +47,6 @@ TABULAR_ONLY: tuple[str, ...] = (
     "pipelines/reports.py",
     "pipelines/sample_data.py",
     f"{MODULE_DIR}/schema.py",
-    f"{MODULE_DIR}/digest.py",
     f"{MODULE_DIR}/preprocess.py",
     f"{MODULE_DIR}/predict.py",
     f"{MODULE_DIR}/train_local.py",
