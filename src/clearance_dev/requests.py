@@ -34,6 +34,8 @@ from typing import Any
 import regex
 
 __all__ = [
+    "STEP_REQUESTS",
+    "definition_problems",
     "ENV_PATH",
     "ENV_PRINCIPAL",
     "Recorder",
@@ -89,7 +91,9 @@ def _check(shape: Any, value: Any, path: str, out: list[str]) -> None:
         if not isinstance(value, Mapping):
             return  # botocore's own validator reports types
         for name in shape.required_members:
-            if name not in value:
+            # botocore fills an idempotency token the caller leaves out.
+            token = shape.members[name].metadata.get("idempotencyToken")
+            if name not in value and not token:
                 out.append(f"{path}.{name}: required")
         for name, member in shape.members.items():
             if name in value:
@@ -140,8 +144,12 @@ def _bounds(meta: Mapping[str, Any], size: int, path: str, unit: str, out: list[
         out.append(f"{path}: {size} {unit} > max {meta['max']}")
 
 
-def validate(service: str, operation: str, params: Mapping[str, Any]) -> list[str]:
-    """Every shape problem of one request (empty: valid), botocore's own checks included."""
+def validate(
+    service: str, operation: str, params: Mapping[str, Any], *, botocore_checks: bool = True
+) -> list[str]:
+    """Every shape problem of one request (empty: valid), botocore's own checks included unless
+    ``botocore_checks`` is False (a pipeline definition's arguments hold expressions where values
+    go; those are skipped, everything literal is checked)."""
     from botocore.validate import ParamValidator
 
     operation_model = _service_model(service).operation_model(operation)
@@ -149,10 +157,55 @@ def validate(service: str, operation: str, params: Mapping[str, Any]) -> list[st
     out: list[str] = []
     if shape is None:
         return out
-    report = ParamValidator().validate(dict(params), shape)
-    if report.has_errors():
-        out.extend(line.strip() for line in report.generate_report().splitlines()[1:])
+    if botocore_checks:
+        report = ParamValidator().validate(dict(params), shape)
+        if report.has_errors():
+            out.extend(line.strip() for line in report.generate_report().splitlines()[1:])
     _check(shape, params, operation, out)
+    return out
+
+
+# Pipeline step type -> the SageMaker request SageMaker sends for it (and the name it generates).
+STEP_REQUESTS = {
+    "Processing": ("CreateProcessingJob", "ProcessingJobName"),
+    "ClarifyCheck": ("CreateProcessingJob", "ProcessingJobName"),
+    "QualityCheck": ("CreateProcessingJob", "ProcessingJobName"),
+    "Training": ("CreateTrainingJob", "TrainingJobName"),
+    "Model": ("CreateModel", "ModelName"),
+    "RegisterModel": ("CreateModelPackage", None),
+}
+GENERATED_NAME = "pipelines-0abc123def45-step-1a2b3c4d5e"
+
+
+def _resolve(value: Any, defaults: Mapping[str, Any]) -> Any:
+    """Parameters become their defaults; other expressions (step properties, joins, JsonGet)
+    stay dicts, which the string checks skip."""
+    if isinstance(value, Mapping):
+        if set(value) == {"Get"} and str(value["Get"]).startswith("Parameters."):
+            name = str(value["Get"]).split(".", 1)[1]
+            return defaults.get(name, value)
+        return {k: _resolve(v, defaults) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, defaults) for v in value]
+    return value
+
+
+def definition_problems(definition: Mapping[str, Any]) -> dict[str, list[str]]:
+    """Each step's request, as SageMaker would send it, against botocore's shapes.
+
+    Returns {step name: problems} for every step (an unknown step type is a problem too)."""
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition.get("Parameters", [])}
+    out: dict[str, list[str]] = {}
+    for step in definition.get("Steps", []):
+        kind = step.get("Type")
+        if kind not in STEP_REQUESTS:
+            out[step.get("Name", "?")] = [f"step type {kind!r}: no request mapping"]
+            continue
+        operation, name_member = STEP_REQUESTS[kind]
+        params = _resolve(dict(step.get("Arguments") or {}), defaults)
+        if name_member:
+            params[name_member] = GENERATED_NAME
+        out[step["Name"]] = validate("sagemaker", operation, params, botocore_checks=False)
     return out
 
 

@@ -113,3 +113,72 @@ def test_hook_refuses_a_description_with_nothing_to_keep(tmp_path: Path, descrip
     assert len(errors) == 1 and errors[0].startswith("ERROR: description: ")
     assert "no letter or digit" in errors[0]
     assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------ rendered pipeline definitions
+GROUP_ARN = (
+    "arn:aws:sagemaker:us-east-1:222222222222:model-package-group/"
+    "111111111111-credit-risk-p-abcdefghijkl"
+)
+
+
+@pytest.mark.parametrize("combination", [TABULAR, LLM], ids=["tabular", "llm"])
+def test_rendered_team_pipeline_sends_only_valid_requests(
+    bake_once: Any, combination: dict, tmp_path: Path
+) -> None:
+    """Each step of the team's definition, as the request SageMaker sends for it (processing,
+    training, model, Clarify/quality checks, the cross-account CreateModelPackage), fits
+    botocore's shapes: parameters at their defaults, expressions left to run time."""
+    import json
+
+    from clearance_dev.requests import definition_problems
+
+    result = bake_once({**combination, "description": TRICKY})
+    assert result.exception is None, result.exception
+    kwargs = {
+        "region": "us-east-1",
+        "default_bucket": "sagemaker-p-abcdefghijkl-111111111111-artifacts",
+        "model_package_group_name": GROUP_ARN,
+    }
+    out = tmp_path / "definition.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.get_pipeline_definition", "--offline"]
+        + ["-kwargs", json.dumps(kwargs), "-f", str(out)],
+        cwd=result.project_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    definition = json.loads(out.read_text(encoding="utf-8"))
+    problems = definition_problems(definition)
+    assert "RegisterModel" in problems and "DigestReports" in problems
+    assert not any(problems.values()), {k: v for k, v in problems.items() if v}
+    register = next(s for s in definition["Steps"] if s["Name"] == "RegisterModel")
+    assert register["Arguments"]["ModelPackageGroupName"] == GROUP_ARN
+
+
+def test_the_definition_check_can_fail() -> None:
+    """A bad default (instance type outside the enum) and a bad metadata value are caught."""
+    from clearance_dev.requests import definition_problems
+
+    definition = {
+        "Parameters": [{"Name": "Type", "Type": "String", "DefaultValue": "ml.bogus"}],
+        "Steps": [
+            {
+                "Name": "Register",
+                "Type": "RegisterModel",
+                "Arguments": {
+                    **BASE,
+                    "InferenceSpecification": {
+                        **BASE["InferenceSpecification"],
+                        "SupportedRealtimeInferenceInstanceTypes": [{"Get": "Parameters.Type"}],
+                    },
+                    "CustomerMetadataProperties": {"team:description": "a, b!"},
+                },
+            }
+        ],
+    }
+    [problems] = definition_problems(definition).values()
+    assert len(problems) == 2 and "ml.bogus" in problems[0] + problems[1]
