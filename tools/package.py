@@ -303,10 +303,18 @@ def governance_pattern(pattern: dict[str, Any]) -> dict[str, Any]:
     return narrowed
 
 
-def render_guardrail(text: str, values: dict[str, str]) -> dict[str, Any]:
-    """An SCP/RCP of servicecatalog/guardrails/ with the deployment's values filled in."""
+def render_guardrail(text: str, values: dict[str, Any]) -> dict[str, Any]:
+    """An SCP/RCP of servicecatalog/guardrails/ with the deployment's values filled in.
+
+    A list value replaces its quoted placeholder with a JSON array (``"{{RegistryAdminArns}}"``:
+    the registry-admin role and the principals allowed to assume it).
+    """
     for key, value in values.items():
-        text = text.replace("{{" + key + "}}", value)
+        if isinstance(value, list):
+            text = text.replace(f'"{{{{{key}}}}}"', json.dumps(value))
+    for key, value in values.items():
+        if isinstance(value, str):
+            text = text.replace("{{" + key + "}}", value)
     left = re.findall(r"\{\{(\w+)\}\}", text)
     if left:
         raise PackageError(
@@ -315,12 +323,20 @@ def render_guardrail(text: str, values: dict[str, str]) -> dict[str, Any]:
     return json.loads(text)
 
 
-def guardrail_values(opts: Options) -> dict[str, str]:
+def registry_admin_arns(governance: str, prefix: str, principals: Sequence[str]) -> list[str]:
+    """Who may write policies and the approval code: the registry-admin role and its assumers."""
+    return [f"arn:aws:iam::{governance}:role/{prefix}-registry-admin", *principals]
+
+
+def guardrail_values(opts: Options) -> dict[str, Any]:
     return {
         "GovernanceAccountId": opts.governance_account_id,
         "NamePrefix": opts.name_prefix,
         "OrganizationId": opts.organization_id,
         "BundleBucket": opts.bundle_bucket,
+        "RegistryAdminArns": registry_admin_arns(
+            opts.governance_account_id, opts.name_prefix, opts.registry_admin_arns
+        ),
     }
 
 

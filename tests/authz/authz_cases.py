@@ -333,6 +333,19 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
             ),
         ),
         (
+            "launch: give the bounded role its policy",
+            Call(
+                "team-launch-role",
+                "iam:PutRolePolicy",
+                f"arn:aws:iam::{TEAM}:role/sagemaker-{name}-{project_id}-smexec",
+                {
+                    "iam:PermissionsBoundary": w.portfolio.get_att(
+                        "ProjectRoleBoundary", "PolicyArn"
+                    )
+                },
+            ),
+        ),
+        (
             "launch: call the registry-groups Lambda",
             Call(
                 "team-launch-role",
@@ -371,6 +384,14 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
         ),
         # Copy path: team report -> governance bucket (write-once versions).
         ("copy: read the team report", Call("copy-role", "s3:GetObject", team_report)),
+        (
+            "copy: server-side copy reads the source version",
+            Call("copy-role", "s3:GetObjectVersion", team_report),
+        ),
+        (
+            "copy: server-side copy reads the source tags",
+            Call("copy-role", "s3:GetObjectVersionTagging", team_report),
+        ),
         ("copy: decrypt the team report", Call("copy-role", "kms:Decrypt", team_key, via_s3)),
         ("copy: write the governance copy", Call("copy-role", "s3:PutObject", _copied(w, TEAM))),
         ("copy: encrypt the governance copy", Call("copy-role", "kms:GenerateDataKey", gov_key)),
@@ -455,6 +476,14 @@ def flow_calls(w: World) -> list[tuple[str, Call]]:
         (
             "policy owner: assume the registry-admin role",
             Call("policy-owner", "sts:AssumeRole", w.principal("registry-admin").arn),
+        ),
+        (
+            "policy owner: seed or publish a policy version (publish.py)",
+            Call("policy-owner", "s3:PutObject", _gov_object(w, "policies/default.yaml")),
+        ),
+        (
+            "policy owner: upload the bundle (publish.py)",
+            Call("policy-owner", "s3:PutObject", f"arn:aws:s3:::{BUNDLE_BUCKET}/clearance/x.zip"),
         ),
         (
             "registry admin: publish a policy version",
@@ -583,3 +612,35 @@ def launch_escapes(w: World) -> list[tuple[str, Call]]:
             ),
         ),
     ]
+
+
+def matrix_summary() -> list[dict[str, object]]:
+    """One row per matrix cell: calls, allowed, denied, and whether that is what the design says.
+
+    For the demo's "attempts to self-approve, rewire or overwrite are denied" table:
+    ``python tests/authz/authz_report.py`` prints it.
+    """
+    from authz_harness import decide, world
+
+    w = world()
+    cells = matrix_calls(w)
+    decisions = decide([call for _, _, call in cells])
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for (principal, name, call), decision in zip(cells, decisions, strict=True):
+        row = rows.setdefault(
+            (principal, name),
+            {
+                "principal": principal,
+                "action": name,
+                "calls": 0,
+                "allowed": 0,
+                "denied": 0,
+                "as_designed": True,
+            },
+        )
+        row["calls"] = int(row["calls"]) + 1  # type: ignore[call-overload]
+        key = "allowed" if decision.allowed else "denied"
+        row[key] = int(row[key]) + 1  # type: ignore[call-overload]
+        if decision.allowed != expected_allowed(principal, name, call):
+            row["as_designed"] = False
+    return list(rows.values())

@@ -100,6 +100,7 @@ def render_guardrail(name: str) -> dict[str, Any]:
         "NamePrefix": PREFIX,
         "OrganizationId": ORG,
         "BundleBucket": BUNDLE_BUCKET,
+        "RegistryAdminArns": package.registry_admin_arns(GOVERNANCE, PREFIX, [POLICY_OWNER]),
     }
     return package.render_guardrail((GUARDRAILS / name).read_text(encoding="utf-8"), values)
 
@@ -245,21 +246,9 @@ class World:
             "copy-role": rendered(gov, "CopyArtifactsRole"),
             "start-approval-role": rendered(gov, "StartApprovalRole"),
             "registry-admin": rendered(gov, "RegistryAdminRole"),
-            "policy-owner": Principal(
-                POLICY_OWNER,
-                GOVERNANCE,
-                (
-                    {
-                        "name": "AssumeRegistryAdmin",
-                        "policy": {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}
-                            ],
-                        },
-                    },
-                ),
-            ),
+            # A registry admin: deploys the governance stack and publishes (admin rights), and is
+            # listed in RegistryAdminPrincipalArns, unlike governance-admin.
+            "policy-owner": admin(POLICY_OWNER, GOVERNANCE),
         }
 
     # ----------------------------------------------------------------- resource policies
@@ -389,7 +378,7 @@ class World:
                 return principal
         raise KeyError(f"unknown principal {name_or_arn}")
 
-    def request(self, call: Call, index: int) -> dict[str, Any]:
+    def request(self, call: Call, index: int, guardrails: bool = True) -> dict[str, Any]:
         principal = self.principal(call.principal)
         account, policy = self.resource(call.resource)
         context: dict[str, Any] = {
@@ -411,19 +400,19 @@ class World:
         if principal.in_org:
             full = {"name": "FullAWSAccess", "policy": ALLOW_ALL}
             account_level = [full]
-            if principal.account == GOVERNANCE:
-                account_level.append(
-                    {"name": "scp-governance-account", "policy": self.scp_governance}
-                )
+            root_level = [full]
+            if guardrails:
+                root_level.append({"name": "scp-registry", "policy": self.scp_registry})
+                if principal.account == GOVERNANCE:
+                    account_level.append(
+                        {"name": "scp-governance-account", "policy": self.scp_governance}
+                    )
             scps = [
-                {
-                    "orgIdentifier": "r-root",
-                    "policies": [full, {"name": "scp-registry", "policy": self.scp_registry}],
-                },
+                {"orgIdentifier": "r-root", "policies": root_level},
                 {"orgIdentifier": principal.account, "policies": account_level},
             ]
         rcps = []
-        if account in ORG_ACCOUNTS:
+        if guardrails and account in ORG_ACCOUNTS:
             rcps = [
                 {
                     "orgIdentifier": "r-root",
@@ -476,10 +465,14 @@ def simulate(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return json.loads(result.stdout)["results"]
 
 
-def decide(calls: list[Call]) -> list[Decision]:
-    """Each call's decision by the simulator; a request the simulator rejects raises ValueError."""
+def decide(calls: list[Call], guardrails: bool = True) -> list[Decision]:
+    """Each call's decision by the simulator; a request the simulator rejects raises ValueError.
+
+    ``guardrails=False`` drops the shipped SCPs and RCP (FullAWSAccess stays), to show what they
+    add over the templates' own policies.
+    """
     w = world()
-    requests = [w.request(call, i) for i, call in enumerate(calls)]
+    requests = [w.request(call, i, guardrails) for i, call in enumerate(calls)]
     results = {r["id"]: r for r in simulate(requests)}
     decisions = []
     for i, call in enumerate(calls):

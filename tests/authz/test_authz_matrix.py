@@ -79,3 +79,47 @@ def test_edges_are_denied() -> None:
     decisions = decide([call for _, call in cases])
     allowed = [why for (why, _), d in zip(cases, decisions, strict=True) if d.allowed]
     assert not allowed, allowed
+    ignored = [
+        (why, key)
+        for (why, _), d in zip(cases, decisions, strict=True)
+        for key in d.ignored_context_keys
+        if not key.startswith("aws:")
+    ]
+    assert not ignored, ignored
+
+
+def test_report_prints_the_matrix_and_exits_zero() -> None:
+    """The printable matrix (for the demo) agrees with the design: exit 0, all cells as designed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("authz_report.py")
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "54 cells, 150 calls: 147 denied, 3 allowed" in result.stdout
+
+
+def test_what_the_guardrails_add(matrix: list[tuple[str, str, Decision]]) -> None:
+    """Without the shipped SCPs and RCP, the templates alone still keep every team principal and
+    the outside account away from the central registry and the evidence; the guardrails are what
+    stop a registry of one's own account, and the governance account's own admins."""
+    calls = [d.call for _, _, d in matrix]
+    bare = decide(calls, guardrails=False)
+    opened = {
+        (p, a, d.call.action, d.call.resource.rsplit(":", 1)[1])
+        for (p, a, d), without in zip(matrix, bare, strict=True)
+        if without.allowed and not d.allowed
+    }
+    assert opened, "the guardrails must be load-bearing"
+    own_registry = {o for o in opened if o[3].startswith("model-package/shadow-group/")}
+    governance_admin = {o for o in opened if o[0] == "governance-admin"} - own_registry
+    assert opened == own_registry | governance_admin
+    assert {a for _, a, _, _ in governance_admin} == {
+        "edit clearance:* metadata",
+        "overwrite the policy or approval code",
+        "start the approval with a chosen policy",
+    }
+    assert {p for p, *_ in own_registry} == {"team-developer", "team-admin", "governance-admin"}

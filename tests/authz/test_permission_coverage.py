@@ -34,12 +34,21 @@ def _recorded() -> list[tuple[str, Call]]:
 
 
 def _denied(cases: list[tuple[str, Call]]) -> list[str]:
+    """Calls not allowed, and calls whose service condition keys the simulator ignored (a key
+    that does not apply to the action would make the allow meaningless)."""
     decisions = decide([call for _, call in cases])
-    return [
+    wrong = [
         f"{why}: {d.call.principal} {d.call.action} {d.call.resource} -> {d.decision}"
         for (why, _), d in zip(cases, decisions, strict=True)
         if not d.allowed
     ]
+    wrong += [
+        f"{why}: {d.call.action} ignored {key}"
+        for (why, _), d in zip(cases, decisions, strict=True)
+        for key in d.ignored_context_keys
+        if not key.startswith("aws:")
+    ]
+    return wrong
 
 
 def test_every_flow_call_is_allowed() -> None:

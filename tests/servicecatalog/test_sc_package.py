@@ -194,6 +194,13 @@ def test_guardrails_are_rendered_for_the_deployment(bundle: Path) -> None:
         assert "{{" not in text and "111111111111" in text
     rcp = json.loads((bundle / "guardrails" / "rcp-evidence.json").read_text())
     assert "o-exampleorg01" in json.dumps(rcp) and "clearance-bundle-test" in json.dumps(rcp)
+    (writers,) = [
+        s for s in rcp["Statement"] if s["Sid"] == "OnlyTheRegistryAdminWritesPoliciesAndCode"
+    ]
+    assert writers["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111111111111:role/clearance-registry-admin",
+        "arn:aws:iam::111111111111:role/governance-admin",
+    ]
 
 
 def test_seed_code_is_the_baked_repository(bundle: Path) -> None:

@@ -25,6 +25,7 @@ GOVERNANCE = "123456789012"  # moto's account plays the governance account
 TEAM = "111111111111"
 ORG = "o-exampleorg01"
 APPROVAL = f"arn:aws:iam::{GOVERNANCE}:role/clearance-approval-pipeline-role"
+REGISTRY = f"arn:aws:iam::{GOVERNANCE}:role/clearance-registry-groups-role"
 STACK = f"arn:aws:cloudformation:us-east-1:{TEAM}:stack/SC-{TEAM}-pp-abc/0000-1111"
 
 
@@ -59,6 +60,7 @@ def registry(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         "ACCOUNT_ID": GOVERNANCE,
         "ORGANIZATION_ID": ORG,
         "APPROVAL_ROLE_ARN": APPROVAL,
+        "REGISTRY_ROLE_ARN": REGISTRY,
         "TEAM_ACCOUNT_IDS": f"{TEAM},444444444444",
     }
     for key, value in env.items():
@@ -124,6 +126,12 @@ def test_launch_creates_the_group_with_its_policy(registry: dict[str, Any]) -> N
         "aws:PrincipalOrgID": ORG,
     }
     assert sids["OnlyApprovalDecides"]["Effect"] == "Deny"
+    assert sids["NobodyRegistersDecided"]["Condition"] == {
+        "StringNotEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    }
+    assert sids["OnlyRegistrySetsPolicy"]["Condition"] == {
+        "ArnNotEquals": {"aws:PrincipalArn": REGISTRY}
+    }
     assert sids["OnlyApprovalDecides"]["Condition"] == {
         "ArnNotEquals": {"aws:PrincipalArn": APPROVAL}
     }
@@ -173,3 +181,53 @@ def test_group_names_never_collide_and_fit_sagemaker_limits(registry: dict[str, 
         "444444444444", "credit-risk", "p-abcdefghijkl"
     )
     assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", longest)
+
+
+def test_governance_rule_starts_approvals_for_central_registry_packages_only() -> None:
+    """The packaged rule (shared pattern + source accounts + central-registry ARN prefix), routed
+    through moto's EventBridge: a pending package of this account's registry is delivered; one of
+    another account's registry, a decided one, or a custom source is not."""
+    import package
+
+    pattern = package.governance_pattern(
+        json.loads(
+            (TEMPLATE_DIR.parent / "src/clearance/patterns/model_package_pending.json").read_text()
+        )
+    )
+    pattern["account"] = [GOVERNANCE, TEAM]
+    pattern["detail"]["ModelPackageArn"] = [
+        {"prefix": f"arn:aws:sagemaker:us-east-1:{GOVERNANCE}:model-package/"}
+    ]
+
+    def event(account: str, status: str, source: str = "aws.sagemaker") -> dict[str, Any]:
+        arn = f"arn:aws:sagemaker:us-east-1:{account}:model-package/{TEAM}-credit-risk-p-abc/1"
+        detail = {
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+            "ModelPackageGroupName": "g",
+        }
+        return {
+            "Source": source,
+            "DetailType": "SageMaker Model Package State Change",
+            "Resources": [arn],
+            "Detail": json.dumps(detail),
+        }
+
+    with mock_aws():
+        events, sqs = boto3.client("events", "us-east-1"), boto3.client("sqs", "us-east-1")
+        url = sqs.create_queue(QueueName="approvals")["QueueUrl"]
+        queue = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        events.put_rule(Name="pending", EventPattern=json.dumps(pattern), State="ENABLED")
+        events.put_targets(Rule="pending", Targets=[{"Id": "q", "Arn": queue["QueueArn"]}])
+        entries = [
+            event(GOVERNANCE, "PendingManualApproval"),
+            event("999999999999", "PendingManualApproval"),
+            event(GOVERNANCE, "Approved"),
+            event(GOVERNANCE, "PendingManualApproval", source="my.app"),
+        ]
+        assert events.put_events(Entries=entries)["FailedEntryCount"] == 0
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    delivered = [json.loads(m["Body"])["detail"]["ModelPackageArn"] for m in messages]
+    assert delivered == [
+        f"arn:aws:sagemaker:us-east-1:{GOVERNANCE}:model-package/{TEAM}-credit-risk-p-abc/1"
+    ]

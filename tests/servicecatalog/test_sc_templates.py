@@ -515,7 +515,13 @@ def test_template_files_are_the_only_ones() -> None:
 
 
 GUARDRAILS = TEMPLATE_DIR / "guardrails"
-GUARDRAIL_PLACEHOLDERS = {"GovernanceAccountId", "NamePrefix", "OrganizationId", "BundleBucket"}
+GUARDRAIL_PLACEHOLDERS = {
+    "GovernanceAccountId",
+    "NamePrefix",
+    "OrganizationId",
+    "BundleBucket",
+    "RegistryAdminArns",
+}
 
 
 @pytest.mark.parametrize("path", sorted(GUARDRAILS.glob("*.json")), ids=lambda p: p.name)
