@@ -119,10 +119,15 @@ def _s3_calls(r: Request) -> list[tuple[str, str, dict[str, Any]]]:
         else:
             bucket, key, version = source["Bucket"], source["Key"], source.get("VersionId")
         read = "s3:GetObjectVersion" if version else "s3:GetObject"
-        return [
+        items = [
             (read, _s3(bucket, key), {}),
             ("s3:PutObject", _s3(p["Bucket"], p["Key"]), {}),
         ]
+        if p.get("TaggingDirective", "COPY") == "COPY":
+            # The default directive copies the source's tags: S3 reads them as the caller.
+            tagging = "s3:GetObjectVersionTagging" if version else "s3:GetObjectTagging"
+            items.append((tagging, _s3(bucket, key), {}))
+        return items
     if op in ("ListObjectsV2", "ListObjects"):
         context = {"s3:prefix": p["Prefix"]} if p.get("Prefix") else {}
         return [("s3:ListBucket", _s3(p["Bucket"]), context)]

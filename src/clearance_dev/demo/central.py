@@ -77,8 +77,7 @@ def prepare(accounts: TwoAccounts, region: str, governance_bucket: str) -> str:
     except registry.exceptions.ClientError:
         registry.create_model_package_group(
             ModelPackageGroupName=GROUP,
-            ModelPackageGroupDescription=f"Project {PROJECT_NAME} of account {TEAM_ACCOUNT}",
-            Tags=[{"Key": "clearance:team-account", "Value": TEAM_ACCOUNT}],
+            ModelPackageGroupDescription=f"{PROJECT_NAME} of {TEAM_ACCOUNT}",
         )
     return registry.describe_model_package_group(ModelPackageGroupName=GROUP)[
         "ModelPackageGroupArn"
