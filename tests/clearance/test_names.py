@@ -64,18 +64,41 @@ def test_other_group_names_are_not_central_registry_groups(name: object) -> None
     assert names.parse_group_name(name) is None  # type: ignore[arg-type]
 
 
-def test_same_scheme_as_the_registry_groups_lambda() -> None:
-    """The governance template's inline function builds the same name (one scheme, two copies)."""
-    template = (
-        Path(__file__).parents[2] / "servicecatalog" / "governance-product.yaml"
-    ).read_text()
-    assert 'return f"{team}-{project}-{pid}"' in template
-    assert r'NAME = re.compile(r"^[a-zA-Z](-*[a-zA-Z0-9]){0,31}$")' in template
-    assert r'PID = re.compile(r"^p-[a-z0-9]{1,12}$")' in template
+def _template_group_name() -> object:
+    """The governance template's inline group_name (registry-groups Lambda), executed alone."""
+    text = (Path(__file__).parents[2] / "servicecatalog" / "governance-product.yaml").read_text()
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if "def group_name(" in line)
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    body = [lines[start][indent:]]
+    for line in lines[start + 1 :]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        body.append(line[indent:])
+    name_line = next(line.strip() for line in lines if line.strip().startswith("NAME = re.compile"))
+    namespace: dict[str, object] = {"re": re}
+    exec(name_line + "\n" + "\n".join(body), namespace)  # noqa: S102 - our template
+    return namespace["group_name"]
+
+
+@given(accounts, project_names, project_ids)
+def test_same_scheme_as_the_registry_groups_lambda(account: str, project: str, pid: str) -> None:
+    """The Lambda that creates the group and this contract name every project identically."""
+    template_group_name = _template_group_name()
+    assert template_group_name(account, project, pid) == names.group_name(account, project, pid)
     assert (
         "sagemaker-${SageMakerProjectId}-${AWS::AccountId}-artifacts"
         in (Path(__file__).parents[2] / "servicecatalog" / "model-build-product.yaml").read_text()
     )
+
+
+def test_hyphens_do_not_stretch_a_project_name_past_32_characters() -> None:
+    """The pattern alone counts no hyphen: 'a-b-c-...' of 63 characters matches it. The contract
+    refuses it (SageMaker's ProjectEntityName max is 32), so no group name passes 63."""
+    stretched = "-".join("abcdefghijklmnopqrstuvwxyz012345")  # 63 characters, matches the pattern
+    assert names.PROJECT_NAME.match(stretched)
+    with pytest.raises(ValueError, match="project name"):
+        names.group_name("111111111111", stretched, "p-abcdefghijkl")
 
 
 def test_copy_keys_are_injective_per_version() -> None:
@@ -86,3 +109,33 @@ def test_copy_keys_are_injective_per_version() -> None:
     assert names.copy_key("b", "a", "X") != names.copy_key("b", "a/X", None)
     with pytest.raises(ValueError):
         names.copy_key("b", "k", "v/1")
+
+
+def test_overrides_and_model_cards_are_keyed_by_account_and_project(tmp_path: Path) -> None:
+    """Team B naming its project like team A's gets neither A's override nor A's card name."""
+    from clearance.evidence.card_limits import card_name_for
+    from clearance.evidence.package import PackageInfo
+    from clearance.policy import DEFAULT_POLICY_PATH, load_policy, resolve_policy
+
+    team_a = names.group_name("111111111111", "credit-risk", "p-abcdefghijkl")
+    team_b = names.group_name("444444444444", "credit-risk", "p-abcdefghijkl")
+    default = load_policy(DEFAULT_POLICY_PATH)
+    dropped = default.rules[0].id
+    (tmp_path / f"{team_a}.yaml").write_text(
+        f"version: 1\nremove_rules:\n  - id: {dropped}\n    reason: team A's exemption\n",
+        encoding="utf-8",
+    )
+    a = resolve_policy(default, tmp_path, team_a)
+    b = resolve_policy(default, tmp_path, team_b)
+    assert dropped not in {r.id for r in a.rules} and a.id.endswith(team_a)
+    assert b is default
+
+    def card(group: str) -> str:
+        arn = f"arn:aws:sagemaker:us-east-1:222222222222:model-package/{group}/1"
+        return card_name_for(
+            PackageInfo.from_describe(
+                {"ModelPackageArn": arn, "ModelPackageGroupName": group, "ModelPackageVersion": 1}
+            )
+        )
+
+    assert card(team_a) == f"{team_a}-1" and card(team_b) == f"{team_b}-1"
