@@ -137,10 +137,10 @@ def test_pending_event_starts_one_execution_with_the_package_arn(sagemaker: Any)
         {"Name": "ModelPackageArn", "Value": event["detail"]["ModelPackageArn"]},
         {"Name": "PolicyS3Uri", "Value": POLICY_URI},
     ]
-    assert call["ClientRequestToken"] == client_request_token(event["id"])
+    assert call["ClientRequestToken"] == client_request_token(event["detail"]["ModelPackageArn"])
     assert call["PipelineExecutionDisplayName"] == "credit-risk-p-idy6c3e1fiqj-models-v3"
     assert EXECUTION_NAME.match(call["PipelineExecutionDisplayName"])
-    assert event["id"] in call["PipelineExecutionDescription"]
+    assert call["PipelineExecutionDescription"].endswith(event["detail"]["ModelPackageArn"])
     arns = [e["PipelineExecutionArn"] for e in _executions(sagemaker)]
     assert result.execution_arn in arns
 
@@ -160,18 +160,23 @@ def test_same_event_delivered_five_times_starts_one_execution(sagemaker: Any) ->
     assert len(fake.calls) == 5 and all(call == fake.calls[0] for call in fake.calls)
 
 
-def test_a_new_event_for_the_same_package_is_a_new_evaluation(sagemaker: Any) -> None:
-    """Tokens derive from the event id, not the ARN: a re-registration is evaluated again."""
+def test_two_events_for_one_package_start_one_evaluation(sagemaker: Any) -> None:
+    """Tokens derive from the package ARN: the same registration announced twice (the governance
+    account's event and the team account's forwarded one, two ids) starts one execution, while a
+    new registration (a new version) is evaluated again."""
     first = _event("model_package_state_change_pending")
-    second = copy.deepcopy(first)
-    second["id"] = "e2d4c6b8-1a3f-4e5d-9c7b-6a5f4e3d2c1b"
+    forwarded = copy.deepcopy(first) | {"id": "e2d4c6b8-1a3f-4e5d-9c7b-6a5f4e3d2c1b"}
     fake = IdempotentPipelines(sagemaker)
-    a = start_approval.start_approval(
-        first | {"id": "11111111-2222-4333-8444-555555555555"}, fake, PIPELINE
-    )
-    b = start_approval.start_approval(second, fake, PIPELINE)
-    assert a.client_request_token != b.client_request_token
-    assert a.execution_arn != b.execution_arn
+    a = start_approval.start_approval(first, fake, PIPELINE)
+    b = start_approval.start_approval(forwarded, fake, PIPELINE)
+    assert a.client_request_token == b.client_request_token
+    assert a.execution_arn == b.execution_arn
+    newer = copy.deepcopy(first)
+    arn = newer["detail"]["ModelPackageArn"]
+    newer["detail"]["ModelPackageArn"] = arn.rsplit("/", 1)[0] + "/999"
+    c = start_approval.start_approval(newer, fake, PIPELINE)
+    assert c.client_request_token != a.client_request_token
+    assert c.execution_arn != a.execution_arn
 
 
 def test_moto_does_not_deduplicate_client_request_tokens(sagemaker: Any) -> None:
@@ -189,7 +194,7 @@ def test_moto_does_not_deduplicate_client_request_tokens(sagemaker: Any) -> None
 
 
 def test_token_fits_the_api_and_is_stable() -> None:
-    """32-128 characters, deterministic per event id, different ids differ."""
+    """32-128 characters, deterministic per package ARN, different ARNs differ."""
     token = client_request_token("844e2571-85d4-695f-b930-0153b71dcb42")
     assert len(token) == 64 and re.fullmatch(r"[0-9a-f]{64}", token)
     assert token == client_request_token("844e2571-85d4-695f-b930-0153b71dcb42")

@@ -2,10 +2,11 @@
 pipeline for exactly that package.
 
 EventBridge delivers "SageMaker Model Package State Change" events at least once (and Lambda's
-async invocation retries), so the same event can arrive several times. The pipeline execution's
-``ClientRequestToken`` is derived from the event ``id``: SageMaker starts at most one execution per
-token, so redeliveries start nothing new, while a later, genuinely new event for the same package
-(a new id) is evaluated again.
+async invocation retries), and with the central registry one registration can arrive twice with
+different event ids (emitted in the governance account, and forwarded from the team account). The
+pipeline execution's ``ClientRequestToken`` is therefore derived from the package ARN: SageMaker
+starts at most one execution per token, so one package version is evaluated once however many
+events announce it, while a new registration (a new version, a new ARN) is evaluated again.
 
 Only packages of this account's registry are started (``ACCOUNT_ID``, when set: the central
 registry lives in the governance account, and an event naming a package elsewhere is ignored and
@@ -100,14 +101,14 @@ class Ignored(Exception):
     """A well-formed event this function does not act on (another status, source or type)."""
 
 
-def client_request_token(event_id: str) -> str:
-    """The idempotency token for one event: 64 hex characters.
+def client_request_token(model_package_arn: str) -> str:
+    """The idempotency token for one package version: 64 hex characters.
 
-    StartPipelineExecution's ClientRequestToken must be 32-128 characters. Event ids are UUIDs
-    (36 characters) today, but hashing keeps any id within the limits, and the namespace keeps
-    the token distinct from other callers' tokens derived from the same id.
+    StartPipelineExecution's ClientRequestToken must be 32-128 characters; hashing keeps any ARN
+    within the limits, and the namespace keeps the token distinct from other callers' tokens
+    derived from the same ARN.
     """
-    return hashlib.sha256((TOKEN_NAMESPACE + event_id).encode("utf-8")).hexdigest()
+    return hashlib.sha256((TOKEN_NAMESPACE + model_package_arn).encode("utf-8")).hexdigest()
 
 
 def display_name(package: PendingPackage) -> str:
@@ -189,17 +190,16 @@ def start_approval(
         count(metrics, MALFORMED)
         return result
 
-    token = client_request_token(package.event_id)
+    token = client_request_token(package.model_package_arn)
     parameters = [{"Name": "ModelPackageArn", "Value": package.model_package_arn}]
     if policy_s3_uri:
         parameters.append({"Name": "PolicyS3Uri", "Value": policy_s3_uri})
     response = sm.start_pipeline_execution(
         PipelineName=pipeline_name,
         PipelineExecutionDisplayName=display_name(package),
-        PipelineExecutionDescription=(
-            f"Clearance approval of {package.model_package_arn} "
-            f"(EventBridge event {package.event_id})"
-        )[:3072],
+        # Identical for every event of one package: a repeated token with other parameters is an
+        # error in SageMaker (the event id is in the log line below instead).
+        PipelineExecutionDescription=f"Clearance approval of {package.model_package_arn}"[:3072],
         PipelineParameters=parameters,
         ClientRequestToken=token,
     )
