@@ -161,3 +161,46 @@ def test_start_approval_counts_and_ignores_packages_of_other_accounts() -> None:
     )
     assert start_approval([], object(), "p", metrics=metrics).action == "malformed"
     assert metrics.counts == {"IgnoredEvents": 2, "MalformedEvents": 1}
+
+
+# ------------------------------------------------------------------------- bucket-name squatting
+class Recording:
+    """Passes calls through to moto and keeps their parameters."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        def call(**kwargs: Any) -> Any:
+            self.calls.append((name, kwargs))
+            return getattr(self._client, name)(**kwargs)
+
+        return call
+
+
+def test_every_read_of_a_team_bucket_names_the_owner_its_name_says(s3: Any) -> None:
+    """sagemaker-<project id>-<account>-artifacts: S3 refuses the read if another account owns a
+    bucket squatting that name (ExpectedBucketOwner / ExpectedSourceBucketOwner)."""
+    event = _put_event(s3, b'{"v": 1}', "0055AED6DCD90281E5")
+    recording = Recording(s3)
+    assert copy_records(event, recording, GOV, team_buckets_only=True)[0].action == "copied"
+    reads = [(n, k) for n, k in recording.calls if k.get("Bucket") == TEAM]
+    assert reads and all(k["ExpectedBucketOwner"] == "111111111111" for _, k in reads)
+    [(_, copied)] = [(n, k) for n, k in recording.calls if n == "copy_object"]
+    assert copied["ExpectedSourceBucketOwner"] == "111111111111"
+
+
+def test_the_handler_copies_team_artifact_buckets_only(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3.create_bucket(Bucket="reports-of-someone")
+    s3.put_object(Bucket="reports-of-someone", Key="r.json", Body=b"{}")
+    event = json.loads(EVENT.read_text(encoding="utf-8"))
+    event["Records"][0]["s3"]["bucket"]["name"] = "reports-of-someone"
+    event["Records"][0]["s3"]["object"]["key"] = "r.json"
+    monkeypatch.setitem(handlers.CLIENTS, "s3", s3)
+    monkeypatch.setenv("GOVERNANCE_BUCKET", GOV)
+    monkeypatch.delenv("TEAM_BUCKETS_ONLY", raising=False)
+    [result] = copy_artifacts.lambda_handler(event, None)["results"]
+    assert result["action"] == "skipped" and "not a team artifact bucket" in result["reason"]

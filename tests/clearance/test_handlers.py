@@ -446,6 +446,8 @@ def test_copy_lambda_handler_reads_environment(
     monkeypatch.setenv("GOVERNANCE_BUCKET", GOVERNANCE)
     monkeypatch.setenv("KMS_KEY_ID", key_id)
     monkeypatch.setenv("ARTIFACT_PREFIX", "evidence")
+    # The fixture's bucket is not named like a team artifact bucket: allow it here.
+    monkeypatch.setenv("TEAM_BUCKETS_ONLY", "false")
     out = copy_artifacts.lambda_handler(_event("s3_object_created_put"), FakeLambdaContext())
     assert (
         out["results"][0]["destination"] == f"s3://{GOVERNANCE}/evidence/{TEAM}/{DECODED_KEY}/null"

@@ -439,3 +439,26 @@ def test_bad_arguments_are_one_error_line(
     err = capsys.readouterr().err
     assert err.startswith("ERROR: arguments: ") and err.count("\n") == 1
     assert "--help" in err
+
+
+def test_a_pending_package_with_a_forged_decision_is_not_evaluated(
+    aws, policy_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """clearance:* keys are written by the approval only, when it decides: a pending package that
+    carries one at registration fails the step (exit 2, nothing written), fail closed."""
+    sm, s3 = aws
+    arn = register(sm, s3, FAIR)
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={
+            "team:project": "credit-risk",
+            "clearance:decision": "Approved",
+        },
+    )
+    capsys.readouterr()
+    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: --model-package-arn: ") and "clearance:decision" in err
+    assert not (tmp_path / "out" / "checks.json").exists()
+    assert status(sm, arn) == "PendingManualApproval"

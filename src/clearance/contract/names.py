@@ -28,6 +28,7 @@ import re
 from dataclasses import dataclass
 
 __all__ = [
+    "bucket_owner",
     "ARTIFACT_PREFIX",
     "copies_prefix",
     "copy_key",
@@ -96,6 +97,19 @@ def parse_group_name(name: str) -> ProjectKey | None:
 def team_bucket(key: ProjectKey) -> str:
     """The project's artifact bucket in its team account (model-build-product.yaml's name)."""
     return f"sagemaker-{key.project_id}-{key.account}-artifacts"
+
+
+_TEAM_BUCKET = re.compile(r"^sagemaker-p-[a-z0-9]{1,12}-(?P<account>[0-9]{12})-artifacts$")
+
+
+def bucket_owner(bucket: str) -> str | None:
+    """The account a team artifact bucket's name says owns it, or None for any other name.
+
+    Bucket names are global: anyone can create ``sagemaker-p-x-<your account>-artifacts`` in
+    another account. Readers pass this as ``ExpectedBucketOwner`` so S3 refuses a squatted one.
+    """
+    match = _TEAM_BUCKET.match(bucket) if isinstance(bucket, str) else None
+    return match.group("account") if match else None
 
 
 def report_location(key: ProjectKey) -> tuple[str, str]:

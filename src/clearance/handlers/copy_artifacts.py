@@ -183,6 +183,9 @@ def _error_code(exc: Exception) -> str:
 def _source_sha256(s3: Any, record: Record) -> str:
     """Base64 SHA-256 of the announced source version (S3's own when it is a full-object one)."""
     extra: dict[str, Any] = {}
+    owner = names.bucket_owner(record.bucket)
+    if owner:
+        extra["ExpectedBucketOwner"] = owner
     if record.version_id:
         extra["VersionId"] = record.version_id
     if record.etag:
@@ -212,11 +215,24 @@ def copy_artifact(
     *,
     kms_key_id: str | None = None,
     prefix: str = "artifacts",
+    team_buckets_only: bool = False,
 ) -> CopyResult:
-    """Copy one announced object (the pure core). Raises CopyError when a retry may help."""
+    """Copy one announced object (the pure core). Raises CopyError when a retry may help.
+
+    A team artifact bucket's name carries its account (``sagemaker-<project id>-<account>-
+    artifacts``): every read passes it as the expected owner, so a bucket squatting another team's
+    name in some other account is refused by S3. ``team_buckets_only`` skips any other name.
+    """
     source = f"s3://{record.bucket}/{record.key}"
     if record.bucket == governance_bucket:
         return CopyResult("skipped", "source is the governance bucket itself", source)
+    owner = names.bucket_owner(record.bucket)
+    if team_buckets_only and owner is None:
+        return CopyResult(
+            "skipped",
+            "not a team artifact bucket (sagemaker-<project id>-<account id>-artifacts)",
+            source,
+        )
     if record.key.endswith("/"):
         return CopyResult("skipped", "folder marker, nothing to copy", source)
     if record.size is not None and record.size > MAX_COPY_BYTES:
@@ -276,6 +292,8 @@ def copy_artifact(
     if record.version_id:
         copy_source["VersionId"] = record.version_id
     extra: dict[str, Any] = {}
+    if owner:
+        extra["ExpectedSourceBucketOwner"] = owner
     if record.etag:
         extra["CopySourceIfMatch"] = _quoted(record.etag)
     if kms_key_id:
@@ -334,6 +352,7 @@ def copy_records(
     kms_key_id: str | None = None,
     prefix: str = "artifacts",
     metrics: MetricSink | None = None,
+    team_buckets_only: bool = False,
 ) -> list[CopyResult]:
     """Every record of an S3 notification event. Malformed records are logged and skipped; if any
     copy failed retryably, CopyError is raised after the others were processed (a retry skips the
@@ -364,7 +383,12 @@ def copy_records(
             continue
         try:
             result = copy_artifact(
-                s3, record, governance_bucket, kms_key_id=kms_key_id, prefix=prefix
+                s3,
+                record,
+                governance_bucket,
+                kms_key_id=kms_key_id,
+                prefix=prefix,
+                team_buckets_only=team_buckets_only,
             )
         except CopyError as exc:
             log(LOG, logging.ERROR, "copy failed", index=index, reason=str(exc))
@@ -398,6 +422,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
             kms_key_id=os.environ.get("KMS_KEY_ID") or None,
             prefix=os.environ.get("ARTIFACT_PREFIX", "artifacts"),
             metrics=metrics,
+            # Default on: only team artifact buckets (their name says their owner) are copied.
+            team_buckets_only=os.environ.get("TEAM_BUCKETS_ONLY", "true").lower() != "false",
         )
     finally:
         metrics.flush_metrics()  # one EMF line on stdout, even when a copy failed (retried)

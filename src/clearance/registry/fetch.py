@@ -235,7 +235,9 @@ def _read(
             )
         data, pin = _read_copy(s3, store, bucket, key, expected, uri)
         return data, expected, pin
-    data, response = _get(s3, uri, Bucket=bucket, Key=key)
+    owner = names.bucket_owner(bucket)  # a squatted team-bucket name is refused by S3
+    extra = {"ExpectedBucketOwner": owner} if owner else {}
+    data, response = _get(s3, uri, Bucket=bucket, Key=key, **extra)
     actual = hashlib.sha256(data).hexdigest()
     if expected is not None and actual != expected:
         raise ReportError(

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from clearance import registry
+from clearance.contract import metadata
+from clearance.contract.status import PENDING
 from clearance.decide import checks
 from clearance.pipeline.steps import (
     EXIT_FAILED,
@@ -147,6 +149,20 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     except Exception as exc:  # noqa: BLE001 - one line, then fail the step: nothing to decide on
         error(f"--model-package-arn: cannot describe {arn} ({_aws_reason(exc)}). Check the ARN")
         return EXIT_FAILED
+    preset = sorted(
+        key
+        for key in described.get("CustomerMetadataProperties") or {}
+        if key.startswith(metadata.CLEARANCE_PREFIX)
+    )
+    if preset and described.get("ModelApprovalStatus") == PENDING:
+        # Only the approval writes clearance:* keys, when it decides: a pending package that
+        # already carries one was registered with a forged decision. Nothing is decided (fail
+        # closed: the execution fails and alarms, the package stays pending).
+        error(
+            f"--model-package-arn: {arn} is {PENDING} but already carries {', '.join(preset)}. "
+            "Register it again without clearance:* metadata"
+        )
+        return EXIT_INVALID
     group = described.get("ModelPackageGroupName")
     try:
         policy = resolve_policy(base_policy, overrides, group)
