@@ -204,3 +204,11 @@ def test_the_handler_copies_team_artifact_buckets_only(
     monkeypatch.delenv("TEAM_BUCKETS_ONLY", raising=False)
     [result] = copy_artifacts.lambda_handler(event, None)["results"]
     assert result["action"] == "skipped" and "not a team artifact bucket" in result["reason"]
+
+
+def test_a_record_without_sequencer_or_etag_is_still_copied(s3: Any) -> None:
+    """Both are optional in the typed view: an older notification format still works."""
+    event = _put_event(s3, b'{"v": 1}', "0055AED6DCD90281E5")
+    del event["Records"][0]["s3"]["object"]["sequencer"]
+    del event["Records"][0]["s3"]["object"]["eTag"]
+    assert copy_records(event, s3, GOV)[0].action == "copied"

@@ -146,17 +146,20 @@ def parse_record(record: Any) -> Record:
         raise ValueError("record has no s3.bucket.name")
     if not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str) or not obj["key"]:
         raise ValueError("record has no s3.object.key")
-    etag = obj.get("eTag")
-    version = obj.get("versionId")
-    size = obj.get("size")
-    sequencer = obj.get("sequencer")
+    # Validated above; read through powertools' typed view of the record from here on.
+    from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
+
+    typed = S3EventRecord(dict(record)).s3.get_object
+    sequencer = typed.get("sequencer")  # optional: the typed property raises when absent
     if sequencer is not None and not _is_sequencer(sequencer):
         raise ValueError(f"s3.object.sequencer {str(sequencer)[:80]!r} is not hexadecimal")
+    size = typed.get("size")
+    version = typed.version_id
     return Record(
         bucket=bucket,
         # S3 notifications URL-encode keys (space -> "+", "+" -> "%2B").
-        key=unquote_plus(obj["key"]),
-        etag=str(etag).strip('"') if etag else None,
+        key=unquote_plus(typed.key),
+        etag=str(typed.etag).strip('"') or None,
         version_id=str(version) if version not in (None, "", "null") else None,
         size=size if isinstance(size, int) and not isinstance(size, bool) else None,
         sequencer=sequencer,
