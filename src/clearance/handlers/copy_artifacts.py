@@ -37,7 +37,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
 from clearance.contract import names
 from clearance.contract.errors import ClearanceError
@@ -52,6 +52,7 @@ from clearance.handlers import (
     handler_metrics,
     log,
 )
+from clearance.handlers.s3_records import Record, is_sequencer, parse_record, sequencer_order
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -88,16 +89,6 @@ class CopyError(ClearanceError, RuntimeError):
 
 
 @dataclass(frozen=True)
-class Record:
-    bucket: str
-    key: str
-    etag: str | None
-    version_id: str | None
-    size: int | None
-    sequencer: str | None = None
-
-
-@dataclass(frozen=True)
 class CopyResult:
     """``copied``, ``already-copied``, ``skipped`` (not for us / stale) or ``malformed``."""
 
@@ -114,56 +105,6 @@ class CopyResult:
 def destination_key(prefix: str, bucket: str, key: str, version_id: str | None = None) -> str:
     """``<prefix>/<bucket>/<key>/<version id or null>``: one place per source version."""
     return names.copy_key(bucket, key, version_id, prefix)
-
-
-def sequencer_order(sequencer: str) -> int:
-    """S3's comparison of two ``sequencer`` values: hexadecimal, right-padded with zeros to the same
-    length (AWS: "compare the strings after right-padding the shorter value with zeros"); the
-    integer of the value padded to 64 digits compares the same way."""
-    return int(sequencer.ljust(64, "0")[:64], 16)
-
-
-def _is_sequencer(value: Any) -> bool:
-    return (
-        isinstance(value, str)
-        and 0 < len(value) <= 64
-        and all(c in "0123456789abcdefABCDEF" for c in value)
-    )
-
-
-def parse_record(record: Any) -> Record:
-    """One S3 notification record. Raises ValueError (malformed) with the reason."""
-    if not isinstance(record, Mapping):
-        raise ValueError("record is not an object")
-    if record.get("eventSource") != "aws:s3":
-        raise ValueError(f"eventSource is {record.get('eventSource')!r}, not 'aws:s3'")
-    s3 = record.get("s3")
-    if not isinstance(s3, Mapping):
-        raise ValueError("record has no 's3' object")
-    bucket = (s3.get("bucket") or {}).get("name") if isinstance(s3.get("bucket"), Mapping) else None
-    obj = s3.get("object")
-    if not isinstance(bucket, str) or not bucket:
-        raise ValueError("record has no s3.bucket.name")
-    if not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str) or not obj["key"]:
-        raise ValueError("record has no s3.object.key")
-    # Validated above; read through powertools' typed view of the record from here on.
-    from aws_lambda_powertools.utilities.data_classes.s3_event import S3EventRecord
-
-    typed = S3EventRecord(dict(record)).s3.get_object
-    sequencer = typed.get("sequencer")  # optional: the typed property raises when absent
-    if sequencer is not None and not _is_sequencer(sequencer):
-        raise ValueError(f"s3.object.sequencer {str(sequencer)[:80]!r} is not hexadecimal")
-    size = typed.get("size")
-    version = typed.version_id
-    return Record(
-        bucket=bucket,
-        # S3 notifications URL-encode keys (space -> "+", "+" -> "%2B").
-        key=unquote_plus(typed.key),
-        etag=str(typed.etag).strip('"') or None,
-        version_id=str(version) if version not in (None, "", "null") else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-        sequencer=sequencer,
-    )
 
 
 def _quoted(etag: str) -> str:
@@ -256,7 +197,7 @@ def copy_artifact(
         held = meta.get(META_SEQUENCER)
         if (
             record.sequencer
-            and _is_sequencer(held)
+            and is_sequencer(held)
             and sequencer_order(held) > sequencer_order(record.sequencer)
         ):
             return CopyResult(
