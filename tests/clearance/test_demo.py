@@ -237,6 +237,20 @@ def test_demo_end_to_end_approves_the_fair_and_rejects_the_biased(tmp_path: Path
     assert any(c.get("needed_n") for c in small)
     decisions = json.loads((out / "decisions.json").read_text())
     assert [d["status"] for d in decisions] == ["Approved", "Rejected", "Rejected", "Rejected"]
+    # Two accounts: the team's packages sit in the governance account's central registry group.
+    for d in decisions:
+        assert (
+            ":222222222222:model-package/111111111111-credit-risk-p-abcdefghijkl/"
+            in (d["model_package_arn"])
+        )
+    # The authorization summary comes from the harness and shows the attacks denied.
+    authz = summary["authz"]
+    assert "unavailable" not in authz and not authz["invalid_requests"]
+    assert authz["coverage"]["calls"] >= 50 and not authz["coverage"]["denied"]
+    assert authz["matrix"]["calls"] >= 100 and not authz["matrix"]["unexpected"]
+    assert authz["matrix"]["by_action"]["register as Approved"].get("allowed", 0) == 0
+    assert not authz["edges"]["allowed"]
+    assert "DENIED" in result.stderr
 
 
 def test_llm_flag_delegates_to_the_llm_demo(monkeypatch: pytest.MonkeyPatch) -> None:

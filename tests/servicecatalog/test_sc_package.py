@@ -93,6 +93,10 @@ def test_template_handlers_import_from_the_lambda_zip(tmp_path: Path, templates:
         "    assert callable(getattr(loaded, function)), handler\n"
         "import yaml\n"
         f"assert yaml.__file__.startswith({str(zipped)!r})\n"
+        "from clearance.handlers import handler_metrics\n"
+        "import aws_lambda_powertools\n"
+        f"assert aws_lambda_powertools.__file__.startswith({str(zipped)!r})\n"
+        "handler_metrics('copy-artifacts').flush_metrics()\n"
     )
     env = {**os.environ, "PYTHONPATH": ""}
     result = subprocess.run(

@@ -42,6 +42,7 @@ SHARED_FILES = [
     "pipelines/offline.py",
     "pipelines/run_pipeline.py",
     "pipelines/{module}/__init__.py",
+    "pipelines/{module}/digest.py",
     "pipelines/{module}/pipeline.py",
     "tests/conftest.py",
 ]

@@ -9,8 +9,14 @@ the evidence tools::
                  and when measured "value", "interval", "n", "group_sizes", "needed_n",
                  "reported"}],
      "verification": {"manifest_sha256", "model_sha256", "rows"}, "on_inconclusive": ...,
-     "evaluated_at": "...Z", "reports": {kind: {"s3_uri", "sha256"}},
+     "evaluated_at": "...Z", "reports": {kind: {"slot", "s3_uri", "sha256",
+        "read_from"?, "version_id"?, "source_version_id"?}},
      "model_kind": ..., "not_applicable": [rule ids]}
+
+Each ``reports`` entry pins the bytes the decision read: ``sha256`` (hex) of those bytes and, when
+they came from the governance bucket, ``read_from`` (the copy's s3:// URI), ``version_id`` (the
+copy's S3 VersionId) and ``source_version_id`` (the team object's version it was copied from).
+The pin keys are optional (older files stay valid) but typed when present.
 
 It is written canonically (sorted keys, two-space indent, trailing newline) so the sha256 of the
 file's bytes equals :attr:`Decision.sha256`, the digest the registry metadata records. The parser
@@ -264,6 +270,8 @@ def decision_from_json(doc: Any) -> Decision:
         )
     reports = doc.get("reports") or {}
     _require(isinstance(reports, dict), "checks.json: reports must be an object")
+    for kind, pin in reports.items():
+        _check_pin(kind, pin)
     evaluated_at = doc.get("evaluated_at")
     _require(
         evaluated_at is None or isinstance(evaluated_at, str),
@@ -303,6 +311,30 @@ def decision_from_json(doc: Any) -> Decision:
         verification=verification,
         on_inconclusive=on_inconclusive,
         reported_decision=reported_decision,
+    )
+
+
+_HEX64 = frozenset("0123456789abcdef")
+PIN_KEYS = ("read_from", "version_id", "source_version_id")
+
+
+def _check_pin(kind: str, pin: Any) -> None:
+    """A ``reports`` entry: an object; sha256 is 64 lowercase hex; pin keys are short strings."""
+    _require(isinstance(pin, dict), f"checks.json: reports.{kind} must be an object")
+    digest = pin.get("sha256")
+    _require(
+        digest is None or (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX64),
+        f"checks.json: reports.{kind}.sha256 must be 64 lowercase hex digits",
+    )
+    for key in PIN_KEYS:
+        value = pin.get(key)
+        _require(
+            value is None or (isinstance(value, str) and 0 < len(value) <= 2048),
+            f"checks.json: reports.{kind}.{key} must be a non-empty string",
+        )
+    _require(
+        pin.get("read_from") is None or str(pin["read_from"]).startswith("s3://"),
+        f"checks.json: reports.{kind}.read_from must be an s3:// URI",
     )
 
 

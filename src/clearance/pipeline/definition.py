@@ -89,6 +89,7 @@ def get_approval_pipeline(
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     image_uri: str | None = None,
     sagemaker_session: Any = None,
+    evidence_bucket: str | None = None,
 ) -> Any:
     """Return the approval ``sagemaker.mlops.workflow.pipeline.Pipeline`` (not yet upserted).
 
@@ -105,6 +106,8 @@ def get_approval_pipeline(
         instance_type: processing instance type of both steps.
         image_uri: processing image (default: the SageMaker scikit-learn image of ``region``).
         sagemaker_session: a ``PipelineSession``; one is created when omitted.
+        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate step
+            reads each report's governance copy (pinned by ContentDigest), not the team's object.
     """
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import (
@@ -243,6 +246,7 @@ def get_approval_pipeline(
             str(CHECKS_DIR),
             "--allowed-buckets",
             ",".join(buckets),
+            *(["--evidence-bucket", evidence_bucket] if evidence_bucket else []),
         ],
     )
     evaluate = ProcessingStep(

@@ -32,6 +32,7 @@ from clearance.registry.bundle_fetch import fetch_bundle
 from clearance.registry.champion import champion_values
 from clearance.registry.fetch import (
     SLOTS,
+    EvidenceStore,
     FetchedReports,
     fetch_reports,
     parse_s3_uri,
@@ -42,6 +43,7 @@ __all__ = [
     "MAX_DESCRIPTION",
     "PENDING",
     "SLOTS",
+    "EvidenceStore",
     "FetchedReports",
     "ReportError",
     "UpdateResult",

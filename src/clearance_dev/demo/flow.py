@@ -19,17 +19,15 @@ from typing import Any
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
+from clearance_dev import accounts as two
+from clearance_dev.demo import authz, central, verification
 from clearance_dev.demo import llm as llm_demo
-from clearance_dev.demo import verification
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail, run_builds
 from clearance_dev.demo.common import (
-    APPROVAL_ROLE,
     BIASED_BIAS,
     DEFAULT_OUT,
     FAIR_BIAS,
-    GOVERNANCE_BUCKET,
-    PIPELINE_NAME,
     REPO_ROOT,
     Build,
     DemoError,
@@ -41,16 +39,13 @@ from clearance_dev.demo.events import (
     receive_events,
     route_pending_events,
 )
-from clearance_dev.demo.register import (
-    _team_bucket,
-    default_policy_path,
-    register,
-    secure_bucket,
-    upload_file,
-)
+from clearance_dev.demo.register import default_policy_path, upload_file
 from clearance_dev.demo.runner import LocalPipelineRunner, pending_executions
 from clearance_dev.progress import Progress
+from clearance_dev.requests import Recorder
 from clearance_dev.standin import LocalAWS
+
+PIPELINE_NAME = two.APPROVAL_PIPELINE
 
 
 def run_llm(argv: Sequence[str]) -> int:
@@ -104,9 +99,15 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
 
     out: Path = args.out.resolve()
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    progress = Progress(total=8)
+    progress = Progress(total=9)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("decisions.json", *verification.EXPECTED):
+    for stale in (
+        "decisions.json",
+        *verification.EXPECTED,
+        "calls.jsonl",
+        "authz.json",
+        "recorded_calls.json",
+    ):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -128,13 +129,16 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             baked = bake(template, out / "bake")
             progress.note(f"{baked}")
 
-    account = "123456789012"  # moto's default account
+    # Two accounts (clearance_dev.accounts): the team builds and registers, the governance
+    # account holds the registry group, the evidence copies, the pipeline and the decisions.
+    gov_bucket = two.governance_bucket(region)
     render_kwargs = {
         "region": region,
-        "role": APPROVAL_ROLE.format(account=account),
-        "default_bucket": GOVERNANCE_BUCKET,
+        "role": two.role_arn("approval-role"),
+        "default_bucket": gov_bucket,
         "pipeline_name": PIPELINE_NAME,
-        "allowed_buckets": [GOVERNANCE_BUCKET, _team_bucket(context)],
+        "allowed_buckets": [gov_bucket, two.TEAM_BUCKET],
+        "evidence_bucket": gov_bucket,
     }
     # Rendering needs the SageMaker SDK (seconds to import): start now, collect after the builds.
     render_target, render_proc = start_definition_render(out / "cache", **render_kwargs)
@@ -156,36 +160,48 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             render_proc.kill()
             render_proc.wait()
 
+    calls_path = out / "calls.jsonl"
     with LocalAWS(region=region) as aws:
-        sm, s3 = aws.client("sagemaker"), aws.client("s3")
-        team_bucket = _team_bucket(context)
-        with progress.step(f"Local AWS stand-in on {aws.endpoint_url}: buckets, policy, pipeline"):
-            for bucket in (GOVERNANCE_BUCKET, team_bucket):
-                secure_bucket(s3, bucket, region)
+        accounts = two.TwoAccounts(region, aws.endpoint_url, Recorder(calls_path))
+        gov = two.GOVERNANCE_ACCOUNT
+        sm, s3 = accounts.setup_client(gov, "sagemaker"), accounts.setup_client(gov, "s3")
+        with progress.step(
+            f"Local AWS stand-in on {aws.endpoint_url}: team {two.TEAM_ACCOUNT}, governance {gov}"
+        ):
+            group_arn = central.prepare(accounts, region, gov_bucket)
             bundle = build_code_bundle(out / "cache" / CODE_BUNDLE_NAME)
-            upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
-            upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/policy/policy.yaml")
-            verification.upload_wheels(s3, GOVERNANCE_BUCKET, PIPELINE_NAME)
+            upload_file(s3, bundle, gov_bucket, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
+            upload_file(s3, policy_path, gov_bucket, f"{PIPELINE_NAME}/policy/policy.yaml")
+            verification.upload_wheels(s3, gov_bucket, PIPELINE_NAME)
             sm.create_pipeline(
                 PipelineName=PIPELINE_NAME,
                 PipelineDefinition=definition_text,
                 RoleArn=render_kwargs["role"],
                 PipelineDescription="Clearance: policy-as-code approval of model packages",
             )
-            sm.create_model_package_group(
-                ModelPackageGroupName=context["model_package_group_name"],
-                ModelPackageGroupDescription=str(context.get("description", ""))[:1000],
-            )
-            progress.note(f"governance bucket s3://{GOVERNANCE_BUCKET}, team s3://{team_bucket}")
-            progress.note(f"policy {policy_path.name}; group {context['model_package_group_name']}")
+            progress.note(f"central registry group {group_arn}")
+            progress.note(f"governance bucket s3://{gov_bucket} (versioned, Object Lock)")
+            progress.note(f"team bucket s3://{two.TEAM_BUCKET}; policy {policy_path.name}")
 
-        with progress.step(f"Registering {len(builds)} versions as PendingManualApproval"):
+        with progress.step(
+            f"Team registers {len(builds)} versions (cross-account, PendingManualApproval)"
+        ):
+            sequence = [0]
             for b in builds:
-                b.package_arn = register(sm, s3, b, context, team_bucket, region)
+                b.package_arn, uploads = central.register(
+                    accounts, b, context, group_arn, region, sequence
+                )
                 progress.note(f"{b.label}: {b.package_arn}")
+                copied, counts = central.copy_evidence(accounts, uploads, gov_bucket, region)
+                skipped = {k: int(v) for k, v in counts.items() if v}
+                progress.note(
+                    f"{b.label}: copy-artifacts copied {len(copied)} objects into the governance "
+                    f"bucket by VersionId (skipped/malformed: {skipped or 'none'})"
+                )
 
         with progress.step("EventBridge rule -> start-approval handler -> pipeline executions"):
-            events, sqs = aws.client("events"), aws.client("sqs")
+            events, sqs = accounts.setup_client(gov, "events"), accounts.setup_client(gov, "sqs")
+            starter = accounts.client("start-approval-role", "sagemaker")
             queue_url = route_pending_events(events, sqs)
             for b in builds:
                 described = sm.describe_model_package(ModelPackageName=b.package_arn)
@@ -198,7 +214,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 (out / b.label / "event.json").write_text(
                     json.dumps(event, indent=2) + "\n", encoding="utf-8"
                 )
-                outcome = deliver_event(event, sm, PIPELINE_NAME)
+                outcome = deliver_event(event, starter, PIPELINE_NAME, account=gov)
                 progress.note(f"{b.label}: {_short(outcome)}")
 
         with progress.step(
@@ -211,7 +227,8 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     f"start-approval: expected {len(builds)} pipeline executions, "
                     f"found {len(started)}"
                 )
-            env = {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url}
+            env = {**os.environ, **accounts.environment("approval-role")}
+            runner_s3 = accounts.client("approval-role", "s3")
 
             def execute(item: tuple[str, dict]) -> tuple[Build, LocalPipelineRunner, bool]:
                 arn, params = item
@@ -220,7 +237,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     raise DemoError(f"execution {arn} is for an unknown package {params}")
                 build.execution_arn = arn
                 runner = LocalPipelineRunner(
-                    definition, s3, out / build.label, PIPELINE_NAME, arn, params, env=env
+                    definition, runner_s3, out / build.label, PIPELINE_NAME, arn, params, env=env
                 )
                 return build, runner, runner.run()
 
@@ -249,10 +266,25 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 if on_decision is not None:
                     on_decision(d)
 
+    with progress.step("Authorization matrix, permission coverage, request validity"):
+        checked = authz.evaluate(calls_path, region)
+        central.write_json(out / "recorded_calls.json", checked.pop("recorded_calls"))
+        central.write_json(out / "authz.json", checked)
+        progress.note(f"{checked['requests']} requests recorded in {calls_path}")
+
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
-    ok = all(d["status"] == verification.EXPECTED.get(d["label"]) for d in decisions)
-    _print_summary(decisions, out, progress, ok)
-    return {"ok": ok, "decisions": decisions, "elapsed_s": round(progress.elapsed, 1)}
+    ok_statuses = all(d["status"] == verification.EXPECTED.get(d["label"]) for d in decisions)
+    _print_summary(decisions, out, progress, ok_statuses)
+    authz.print_summary(checked)
+    ok = ok_statuses and authz.ok(checked)
+    if ok_statuses and not ok:
+        print("ERROR: authorization: see the summary above", file=sys.stderr)
+    return {
+        "ok": ok,
+        "decisions": decisions,
+        "authz": checked,
+        "elapsed_s": round(progress.elapsed, 1),
+    }
 
 
 def _short(outcome: Any) -> str:

@@ -15,12 +15,13 @@ from clearance.policy import DEFAULT_POLICY_PATH
 from clearance_dev.demo.common import REPORTS, Build, DemoError
 
 
-def secure_bucket(s3: Any, bucket: str, region: str) -> None:
+def secure_bucket(s3: Any, bucket: str, region: str, *, create: bool = True) -> None:
     """A bucket as the governance product creates them: encrypted, no public access."""
-    kwargs: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**kwargs)
+    if create:
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={

@@ -18,9 +18,11 @@
          |
     ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
          |
+    DigestReports  (ProcessingStep, digest.py: sha256 of each report -> digests.json)
+         |
     RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
-                    central-registry group, with every report above attached as ModelMetrics
-                    and DriftCheckBaselines)
+                    central-registry group, with every report above attached as ModelMetrics,
+                    each with its ContentDigest, and DriftCheckBaselines)
 
 The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
 so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
@@ -47,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +77,10 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.training.configs import Compute, InputData
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.clarify_check_step import (
     ClarifyCheckStep,
@@ -134,6 +138,7 @@ STEP_PREDICT = "Predict"
 STEP_MODEL_QUALITY = "ModelQuality"
 STEP_MODEL_BIAS = "ModelBias"
 STEP_MODEL_EXPLAINABILITY = "ModelExplainability"
+STEP_DIGEST = "DigestReports"
 STEP_REGISTER = "RegisterModel"
 STEP_NAMES = [
     STEP_PREPROCESS,
@@ -144,6 +149,7 @@ STEP_NAMES = [
     STEP_MODEL_QUALITY,
     STEP_MODEL_BIAS,
     STEP_MODEL_EXPLAINABILITY,
+    STEP_DIGEST,
     STEP_REGISTER,
 ]
 
@@ -572,29 +578,48 @@ def get_pipeline(
         **check_args(STEP_MODEL_EXPLAINABILITY),
     )
 
-    # RegisterModel: every report attached, waiting for the central approval.
+    # DigestReports: the sha256 of each report RegisterModel attaches (its ContentDigest), so the
+    # governance approval can pin, and find its own copy of, exactly these bytes.
+    reports = {
+        "model_statistics": step_model_quality.properties.CalculatedBaselineStatistics,
+        "model_constraints": step_model_quality.properties.CalculatedBaselineConstraints,
+        "bias_pre_training": step_data_bias.properties.CalculatedBaselineConstraints,
+        "bias_post_training": step_model_bias.properties.CalculatedBaselineConstraints,
+        "explainability": step_model_explainability.properties.CalculatedBaselineConstraints,
+    }
+    digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
+    step_digest = ProcessingStep(
+        name=STEP_DIGEST,
+        step_args=script_processor(sklearn_image, "digest").run(
+            code=str(BASE_DIR / "digest.py"),
+            inputs=[
+                _processing_input(name, uri, f"{PROCESSING_ROOT}/reports/{name}")
+                for name, uri in reports.items()
+            ],
+            outputs=[_processing_output("digests", run_prefix, "digests")],
+        ),
+        property_files=[digests_file],
+        depends_on=[step_model_explainability],
+    )
+
+    def report(name: str) -> MetricsSource:
+        digest = JsonGet(step_name=STEP_DIGEST, property_file=digests_file, json_path=name)
+        return MetricsSource(s3_uri=reports[name], content_type=JSON, content_digest=digest)
+
+    # RegisterModel: every report attached with its digest, waiting for the central approval.
     model_metrics = ModelMetrics(
         # The verification bundle's manifest: the governance account recomputes the reports
-        # below from it with the registered model (clearance docs/verification.md).
+        # below from it with the registered model (clearance docs/verification.md). Its digest
+        # is not known when the definition is built; the manifest itself pins every file by
+        # sha256 and the Verify step checks them.
         model_data_statistics=MetricsSource(
             s3_uri=_s3_join(evidence_uri, EVIDENCE_MANIFEST), content_type=JSON
         ),
-        model_statistics=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineStatistics, content_type=JSON
-        ),
-        model_constraints=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_pre_training=MetricsSource(
-            s3_uri=step_data_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_post_training=MetricsSource(
-            s3_uri=step_model_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        explainability=MetricsSource(
-            s3_uri=step_model_explainability.properties.CalculatedBaselineConstraints,
-            content_type=JSON,
-        ),
+        model_statistics=report("model_statistics"),
+        model_constraints=report("model_constraints"),
+        bias_pre_training=report("bias_pre_training"),
+        bias_post_training=report("bias_post_training"),
+        explainability=report("explainability"),
     )
     drift_check_baselines = DriftCheckBaselines(
         model_statistics=MetricsSource(
@@ -653,7 +678,7 @@ def get_pipeline(
             drift_check_baselines=drift_check_baselines,
             customer_metadata_properties=customer_metadata(sagemaker_project_name),
         ),
-        depends_on=[step_model_explainability],
+        depends_on=[step_digest],
     )
 
     return Pipeline(
@@ -668,17 +693,27 @@ def get_pipeline(
             step_model_quality,
             step_model_bias,
             step_model_explainability,
+            step_digest,
             step_register,
         ],
         sagemaker_session=session,
     )
 
 
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
+
+
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """The model package's CustomerMetadataProperties (keys are a contract with the governance)."""
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": schema.PROBLEM_TYPE,
         "team:label": schema.LABEL,
         "team:facet": schema.FACET,
