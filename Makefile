@@ -100,7 +100,7 @@ test: lint cfn-lint checkov authz-deps ## Set everything up, lint, and run both 
 
 check: test ## Alias of test: exactly what .ci/run runs
 
-demo: venv ## End to end, no AWS account: bake, build twice, register, approve/reject on a local AWS stand-in
+demo: venv authz-deps ## End to end, no AWS account: bake, build twice, register, approve/reject on a local AWS stand-in
 	$(PY) -m clearance_dev.demo
 
 demo-llm: venv ## The LLM flow: bake the LLM variant, evaluate SmolLM2, register, decide

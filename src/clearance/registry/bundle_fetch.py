@@ -16,19 +16,19 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from clearance.contract import names
 from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.decide.reports import ReportError
-from clearance.registry.fetch import _aws_reason, _is_empty, _read, bucket_allowed, parse_s3_uri
+from clearance.registry.fetch import Allowed, _aws_reason, _is_empty, _read, parse_s3_uri
 
 MAX_BUNDLE_FILE_BYTES = 512 * 1024 * 1024
 MAX_MODEL_BYTES = 1024 * 1024 * 1024
 CHUNK = 8 * 1024 * 1024
 
 
-def _download(s3: Any, uri: str, allowed: list[str], target: Path, cap: int) -> None:
+def _download(s3: Any, uri: str, allowed: Allowed, target: Path, cap: int) -> None:
     bucket, key = parse_s3_uri(uri)
-    if not bucket_allowed(bucket, allowed):
-        raise ReportError(f"{uri} is in bucket {bucket!r}, which is not on the allow-list")
+    allowed.check(bucket, key, uri)
     try:
         response = s3.get_object(Bucket=bucket, Key=key)
     except Exception as exc:  # noqa: BLE001 - unreadable evidence fails the verification
@@ -51,7 +51,10 @@ def fetch_bundle(
     s3: Any, described: Mapping[str, Any], allowed_buckets: Iterable[str], into: Path
 ) -> tuple[Path, Path]:
     """(bundle directory, model.tar.gz) of the described package, downloaded INTO."""
-    allowed = [b for b in allowed_buckets if b and b.strip()]
+    # The same rule as the reports: a central-registry group's evidence and model come from its
+    # own project's team bucket and prefix only (another team's bundle is refused).
+    project = names.parse_group_name(str(described.get("ModelPackageGroupName") or ""))
+    allowed = Allowed(tuple(b.strip() for b in allowed_buckets if b and b.strip()), project)
     section, name = EVIDENCE_SLOT
     metrics = described.get("ModelMetrics") or {}
     holder = metrics.get(section) if isinstance(metrics, dict) else None
@@ -61,7 +64,7 @@ def fetch_bundle(
             f"ModelMetrics has no {section}.{name} (the verification bundle's manifest): "
             "register the evidence bundle"
         )
-    data, _ = _read(s3, source, allowed, f"{section}.{name}")
+    data, _, _ = _read(s3, source, allowed, f"{section}.{name}")
     root = into / "evidence"
     root.mkdir(parents=True, exist_ok=True)
     (root / "manifest.json").write_bytes(data)
