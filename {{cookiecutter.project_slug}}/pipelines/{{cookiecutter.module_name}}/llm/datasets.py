@@ -214,9 +214,12 @@ def memorization_items(
     """Prefix/true-continuation pairs cut at word boundaries, keeping the original layout.
 
     The first window starts at the document's beginning (what a model most likely saw verbatim);
-    further windows are spread evenly through the document.
+    further windows are spread evenly through the document. A prefix seen before (kernel headers
+    open with the same licence boilerplate) is skipped: its true continuation is ambiguous, so
+    not even a verbatim copy could match both.
     """
     items = []
+    seen: set[str] = set()
     for document in documents:
         spans = _word_spans(document.text)
         span = prefix_words + reference_words
@@ -230,6 +233,10 @@ def memorization_items(
             begin = spans[start].start()
             cut = spans[start + prefix_words - 1].end()
             end = spans[start + span - 1].end()
+            prefix = document.text[begin:cut]
+            if prefix in seen:
+                continue
+            seen.add(prefix)
             items.append(
                 MemorizationItem(
                     source=f"{document.name}@word{start}",

@@ -76,7 +76,8 @@ def _needed_n(n: int, distance: float, half_width: float) -> int | None:
     the observed value (half-widths scale as 1/sqrt(n)); None when no n can decide."""
     if distance <= 0 or half_width <= 0 or n <= 0:
         return None
-    return math.ceil(n * (half_width / distance) ** 2)
+    # The tolerance keeps float noise (480.0000001) from adding an item.
+    return math.ceil(n * (half_width / distance) ** 2 - 1e-9)
 
 
 def verdict(metric: Any, bound: dict[str, float]) -> dict[str, Any]:

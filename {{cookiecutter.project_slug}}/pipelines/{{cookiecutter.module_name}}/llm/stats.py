@@ -177,9 +177,10 @@ def measured(
     }
     if out["value"] is not None and interval is not None:
         lower, upper = interval
+        # Rounded outwards, so lower <= value <= upper survives the rounding.
         out["interval"] = {
-            "lower": round(min(lower, out["value"]), 6),
-            "upper": round(max(upper, out["value"]), 6),
+            "lower": math.floor(min(lower, out["value"]) * 1e6) / 1e6,
+            "upper": math.ceil(max(upper, out["value"]) * 1e6) / 1e6,
             "level": level,
             "method": method,
         }
