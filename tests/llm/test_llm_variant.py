@@ -134,7 +134,8 @@ def test_baked_llm_tests_pass(baked: Path) -> None:
     """The baked repo's own fast LLM tests (formulas, loaders, report, pipeline definition)."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
-        + ["tests/test_llm_evaluations.py", "tests/test_llm_pipeline.py", "tests/test_llm_stats.py"],
+        + ["tests/test_llm_evaluations.py", "tests/test_llm_pipeline.py"]
+        + ["tests/test_llm_stats.py"],
         cwd=baked,
         capture_output=True,
         text=True,
