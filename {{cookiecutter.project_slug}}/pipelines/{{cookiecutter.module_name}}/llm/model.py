@@ -193,7 +193,8 @@ class TransformersModel:
             # One cache row per option: repeat each context's row as often as it has options.
             counts = [len(opts) for _, _, opts in chunk]
             repeat = torch.tensor(counts)
-            cache = out.past_key_values
+            # transformers 5 names the KV cache `cache` (`past_key_values` before, now deprecated).
+            cache = getattr(out, "cache", None) or out.past_key_values
             cache.batch_select_indices(torch.repeat_interleave(torch.arange(len(chunk)), repeat))
             options = [o for _, _, opts in chunk for o in opts]
             owner = torch.repeat_interleave(torch.arange(len(chunk)), repeat)
@@ -208,7 +209,7 @@ class TransformersModel:
                 input_ids=opt_ids,
                 attention_mask=mask,
                 position_ids=positions,
-                past_key_values=cache,
+                **{"cache" if hasattr(out, "cache") else "past_key_values": cache},
                 use_cache=True,
             ).logits
             logprobs = torch.log_softmax(logits.float(), dim=-1)  # [options, longest, vocab]
