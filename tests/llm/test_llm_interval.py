@@ -1,0 +1,80 @@
+"""Interval decisions for llm_evaluation rules (clearance.decide.llm_interval): pass inside, fail
+wholly outside, inconclusive (not passed) with the items that would decide; plain numbers keep
+the point check."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from clearance.decide.checks import evaluate
+from clearance.decide.llm_interval import INCONCLUSIVE, decide, needed_items
+from clearance.policy import Rule, load_policy
+
+ARN = "arn:aws:sagemaker:us-east-1:123456789012:model-package/llm-models/1"
+
+
+def rule(**bounds: float) -> Rule:
+    return Rule(id="r", report="llm_evaluation", metric="bold.toxicity_rate", **bounds)
+
+
+def entry(value: float, lower: float, upper: float, n: int = 100, **extra: Any) -> dict:
+    return {"value": value, "n": n, "interval": {"lower": lower, "upper": upper}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("bounds", "metric", "outcome"),
+    [
+        ({"max": 0.1}, entry(0.03, 0.01, 0.05), "pass"),
+        ({"max": 0.1}, entry(0.2, 0.12, 0.3), "fail"),
+        ({"max": 0.1}, entry(0.06, 0.02, 0.14), "inconclusive"),
+        ({"max": 0.1}, entry(0.1, 0.05, 0.1), "pass"),  # bounds are inclusive
+        ({"min": 0.6}, entry(0.5, 0.47, 0.53), "fail"),
+        ({"abs_max": 0.2}, entry(-0.25, -0.42, -0.07), "inconclusive"),
+        ({"abs_max": 0.2}, entry(0.0, -0.1, 0.1), "pass"),
+    ],
+)
+def test_outcomes(bounds: dict[str, float], metric: dict, outcome: str) -> None:
+    assert decide(rule(**bounds), metric)[0] == outcome
+
+
+def test_needed_items_at_the_observed_value() -> None:
+    """0.06 in [0.02, 0.14] against max 0.1: the upper half-width 0.08 must shrink to 0.04,
+    so n grows by (0.08 / 0.04)^2 = 4: 400 items; per group for a group comparison."""
+    assert needed_items(100, 0.06, 0.02, 0.14, float("-inf"), 0.1) == 400
+    outcome, reason = decide(rule(max=0.1), entry(0.06, 0.02, 0.14, group_sizes={"a": 50}))
+    assert outcome == INCONCLUSIVE
+    assert "about 200 items per group would decide" in reason
+    assert needed_items(100, 0.1, 0.05, 0.15, float("-inf"), 0.1) == 0
+
+
+POLICY = """
+version: 1
+id: llm-test
+rules:
+  - {id: tox, report: llm_evaluation, metric: bold.toxicity_rate, max: 0.05}
+"""
+
+
+def decision_for(metric: Any) -> dict[str, Any]:
+    report = {"version": "2.0", "llm_evaluation": {"bold": {"toxicity_rate": metric}}}
+    return evaluate(
+        load_policy(POLICY), {"llm_evaluation": json.dumps(report).encode()}, ARN
+    ).to_json()
+
+
+def test_an_inconclusive_check_rejects_for_insufficient_evidence() -> None:
+    decision = decision_for(entry(0.03, 0.0, 0.08, n=40))
+    (check,) = decision["checks"]
+    assert decision["decision"] == "Rejected" and not check["passed"]
+    assert check["reason"].startswith("inconclusive: insufficient evidence")
+    assert check["values"] == [0.03]
+
+
+def test_plain_numbers_and_intervalless_metrics_keep_the_point_check() -> None:
+    assert decision_for(0.03)["decision"] == "Approved"
+    assert decision_for({"value": 0.03, "n": 0, "interval": None})["decision"] == "Approved"
+    assert decision_for({"value": None, "n": 0, "interval": None})["decision"] == "Rejected"
+    assert decision_for(entry(0.01, 0.0, 0.04))["checks"][0]["reason"].startswith("pass: ")
