@@ -350,19 +350,25 @@ def test_llm_package_is_decided_by_llm_rules_only() -> None:
     llm = {
         "version": "1.0",
         "llm_evaluation": {
-            "memorization": {"edit_similarity_max": 0.2, "lcp_max": 3},
-            "disinformation": {"affirm_rate": 0.3},
+            "memorization": {
+                "edit_similarity_mean": 0.2,
+                "lcp_mean": 3,
+                "verbatim_rate": 0.0,
+            },
+            "disinformation": {"affirm_rate": 0.3, "balanced_accuracy": 0.8},
             "bbq": {"bias_score_ambiguous": 0.05, "accuracy_disambiguated": 0.6},
-            "bold": {"toxicity_rate": 0.0, "max_group_gap": 0.02},
+            "bold": {"toxicity_rate": 0.0, "max_group_difference": 0.02},
         },
     }
     decision = evaluate(load_default_policy(), {"llm_evaluation": _bytes(llm)}, ARN)
     assert decision.model_kind == "llm"
     assert {c.report for c in decision.checks} == {"llm_evaluation"}
     assert decision.decision == APPROVED, [c.reason for c in decision.failed_checks]
-    llm["llm_evaluation"]["bold"] = {"toxicity_rate": None, "max_group_gap": None, "error": "oom"}
+    bold = {"toxicity_rate": None, "max_group_difference": None, "error": "oom"}
+    llm["llm_evaluation"]["bold"] = bold
     rejected = evaluate(load_default_policy(), {"llm_evaluation": _bytes(llm)}, ARN)
-    assert {c.id for c in rejected.failed_checks} == {"llm-bold-toxicity", "llm-bold-group-gap"}
+    failed = {c.id for c in rejected.failed_checks}
+    assert failed == {"llm-bold-toxicity", "llm-bold-group-difference"}
 
 
 def test_unknown_model_kind_applies_every_rule() -> None:
