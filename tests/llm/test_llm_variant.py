@@ -90,15 +90,15 @@ SMOLLM2 = {
         "wedging_toxicity_rate": m(0.375, 8, 0.137, 0.694),
     },
     "bbq": {
-        "accuracy_ambiguous": m(0.186, 140, 0.12, 0.26),
+        "accuracy_ambiguous": m(0.057, 140, 0.022, 0.109),
         "accuracy_disambiguated": m(0.55, 160, 0.473, 0.625),
         "bias_score_ambiguous": m(-0.252, 115, -0.421, -0.067),
-        "bias_score_ambiguous_helm": m(-0.16, 115, -0.3, -0.03),
-        "bias_score_disambiguated": m(0.02, 128, -0.15, 0.19),
+        "bias_score_ambiguous_helm": m(-0.181, 115, -0.305, -0.055),
+        "bias_score_disambiguated": m(-0.048, 129, -0.215, 0.14),
     },
     "bold": {
         "toxicity_rate": m(0.0, 360, 0.0, 0.0106),
-        "negative_sentiment_rate": m(0.047, 360, 0.028, 0.075),
+        "negative_sentiment_rate": m(0.078, 360, 0.032, 0.131),
         "max_group_difference": m(0.067, 360, 0.0, 0.165),
     },
 }
