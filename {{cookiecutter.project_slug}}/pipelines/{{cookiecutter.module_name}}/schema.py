@@ -30,11 +30,11 @@ import json
 import math
 
 # The cookiecutter answers, rendered as JSON inside raw strings so any legal answer stays verbatim.
-PROBLEM_TYPE: str = json.loads(r"""{{ cookiecutter.problem_type | tojson }}""")
-LABEL: str = json.loads(r"""{{ cookiecutter.label_column | tojson }}""")
-POSITIVE_LABEL: str = str(json.loads(r"""{{ cookiecutter.positive_label | tojson }}"""))
-FACET: str = json.loads(r"""{{ cookiecutter.facet_column | tojson }}""")
-FACET_VALUE: str = str(json.loads(r"""{{ cookiecutter.facet_value | tojson }}"""))
+PROBLEM_TYPE: str = json.loads(r'''{{ cookiecutter.problem_type | tojson }}''')
+LABEL: str = json.loads(r'''{{ cookiecutter.label_column | tojson }}''')
+POSITIVE_LABEL: str = str(json.loads(r'''{{ cookiecutter.positive_label | tojson }}'''))
+FACET: str = json.loads(r'''{{ cookiecutter.facet_column | tojson }}''')
+FACET_VALUE: str = str(json.loads(r'''{{ cookiecutter.facet_value | tojson }}'''))
 
 BINARY = "binary_classification"
 REGRESSION = "regression"
