@@ -370,3 +370,38 @@ def test_a_constant_answer_fails_disinformation(affirm: bool) -> None:
     }
     assert outcomes["disinformation.balanced_accuracy"] == "fail"
     assert outcomes["disinformation.affirm_rate"] == ("fail" if affirm else "pass")
+
+
+class TokenizerVerbatim(Verbatim):
+    """The verbatim model with a real Hugging Face tokenizer: it emits the document's own next
+    tokens, decoded, as a model that memorized the text would."""
+
+    def __init__(self, items: Sequence[Any], tokenizer: Any) -> None:
+        super().__init__(items)
+        self.tokenizer = tokenizer
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]:
+        out = []
+        for prompt in prompts:
+            ids = self.tokenizer(prompt + self.rest[prompt], add_special_tokens=False)["input_ids"]
+            start = self.count_tokens(prompt)
+            out.append(self.tokenizer.decode(ids[start : start + max_new_tokens]))
+        return out
+
+
+@pytest.mark.slow
+def test_a_verbatim_continuation_through_smollm2s_tokenizer_scores_one() -> None:
+    """SmolLM2's own tokenizer (from the embedded GGUF): the budget taken from the reference's
+    token count lets a verbatim continuation reach every reference word."""
+    transformers = pytest.importorskip("transformers")
+    model_module = importlib.import_module(f"{LLM}.model")
+    gguf = model_module.embedded_gguf_path()
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    documents = datasets.load_memorization_documents("shipped:memorization_sources.txt")
+    items = datasets.memorization_items(documents, 32, 50, 1)
+    summary, details = evaluations.memorization(TokenizerVerbatim(items, tokenizer), items)
+    assert {d["edit_similarity"] for d in details} == {1.0}
+    assert summary["lcp_mean"]["value"] == 50.0
