@@ -78,3 +78,17 @@ def test_plain_numbers_and_intervalless_metrics_keep_the_point_check() -> None:
     assert decision_for({"value": 0.03, "n": 0, "interval": None})["decision"] == "Approved"
     assert decision_for({"value": None, "n": 0, "interval": None})["decision"] == "Rejected"
     assert decision_for(entry(0.01, 0.0, 0.04))["checks"][0]["reason"].startswith("pass: ")
+
+
+def test_evidence_shows_a_measured_metric_by_its_value() -> None:
+    """Model card and HTML report: a metric in the shared shape is one row (its value), not one
+    row per part of its interval."""
+    from clearance.evidence.parse import parse_reports
+
+    report = {
+        "version": "2.0",
+        "llm_evaluation": {"bold": {"toxicity_rate": entry(0.01, 0.0, 0.04), "n": 360}},
+    }
+    evidence = parse_reports({"llm_evaluation": json.dumps(report).encode()})
+    (section,) = evidence.sections
+    assert [(m.name, m.value) for m in section.metrics] == [("toxicity_rate", 0.01), ("n", 360)]
