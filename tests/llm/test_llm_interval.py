@@ -92,3 +92,9 @@ def test_evidence_shows_a_measured_metric_by_its_value() -> None:
     evidence = parse_reports({"llm_evaluation": json.dumps(report).encode()})
     (section,) = evidence.sections
     assert [(m.name, m.value) for m in section.metrics] == [("toxicity_rate", 0.01), ("n", 360)]
+
+
+def test_needed_items_cover_both_sides_when_the_interval_straddles_both_limits() -> None:
+    """0 in [-0.3, 0.25] against |v| <= 0.2: the lower side needs (0.3/0.2)^2 = 2.25x, the
+    upper (0.25/0.2)^2 = 1.5625x; the larger decides: 225 of 100."""
+    assert needed_items(100, 0.0, -0.3, 0.25, -0.2, 0.2) == 225

@@ -405,3 +405,8 @@ def test_a_verbatim_continuation_through_smollm2s_tokenizer_scores_one() -> None
     summary, details = evaluations.memorization(TokenizerVerbatim(items, tokenizer), items)
     assert {d["edit_similarity"] for d in details} == {1.0}
     assert summary["lcp_mean"]["value"] == 50.0
+
+
+def test_verdict_needs_both_sides_inside_when_the_interval_spans_the_bound() -> None:
+    """0 in [-0.3, 0.25] against |v| <= 0.2: the wider side (0.3 to 0.2) decides: 225 of 100."""
+    assert report.verdict(m(0.0, -0.3, 0.25), {"abs_max": 0.2})["needed_n"] == 225

@@ -39,13 +39,17 @@ def _limits(rule: Rule) -> tuple[float, float]:
 def needed_items(n: int, value: float, lower: float, upper: float, low: float, high: float) -> int:
     """Items that shrink the interval's side facing the nearer violated limit to that limit."""
     if value < low or value > high:
-        limit, half = (low, upper - value) if value < low else (high, value - lower)
+        sides = [(low, upper - value)] if value < low else [(high, value - lower)]
     else:
-        limit, half = (low, value - lower) if lower < low else (high, upper - value)
-    distance = abs(value - limit)
-    if distance <= 0 or half <= 0 or n <= 0:
-        return 0
-    return math.ceil(n * (half / distance) ** 2 - 1e-9)
+        sides = [(low, value - lower)] if lower < low else []
+        sides += [(high, upper - value)] if upper > high else []
+    needed = 0
+    for limit, half in sides:
+        distance = abs(value - limit)
+        if distance <= 0 or half <= 0 or n <= 0:
+            return 0
+        needed = max(needed, math.ceil(n * (half / distance) ** 2 - 1e-9))
+    return needed
 
 
 def _entry(document: Any, metric: str) -> Mapping[str, Any] | None:

@@ -106,15 +106,16 @@ def verdict(metric: Any, bound: dict[str, float]) -> dict[str, Any]:
         return {"outcome": "pass", "reason": "interval inside the bound", "needed_n": None}
     if upper < low or lower > high:
         return {"outcome": "fail", "reason": "interval wholly outside the bound", "needed_n": None}
-    # Straddling: the side of the interval facing the nearer violated limit must shrink.
+    # Straddling: each side of the interval that crosses a limit must shrink to it (outside the
+    # bound, the side reaching back inside).
     if value < low or value > high:
-        limit = low if value < low else high
-        half = (upper - value) if value < low else (value - lower)
+        sides = [(low, upper - value)] if value < low else [(high, value - lower)]
     else:
-        limit = low if lower < low else high
-        half = (value - lower) if lower < low else (upper - value)
+        sides = [(low, value - lower)] if lower < low else []
+        sides += [(high, upper - value)] if upper > high else []
     base = min(sizes.values()) if sizes else n
-    needed = _needed_n(base, abs(value - limit), half)
+    each = [_needed_n(base, abs(value - limit), half) for limit, half in sides]
+    needed = None if not each or None in each else max(each)
     per = " per group" if sizes else ""
     return {
         "outcome": "inconclusive",
