@@ -71,6 +71,23 @@ def test_an_inconclusive_check_rejects_for_insufficient_evidence() -> None:
     assert decision["decision"] == "Rejected" and not check["passed"]
     assert check["reason"].startswith("inconclusive: insufficient evidence")
     assert check["values"] == [0.03]
+    assert check["outcome"] == "inconclusive"
+    assert (check["value"], check["n"], check["interval"]["upper"]) == (0.03, 40, 0.08)
+    assert check["needed_n"] == {"items": 250}  # 40 * (0.05 / 0.02)^2
+
+
+def test_an_interval_rule_on_a_number_without_interval_is_inconclusive() -> None:
+    """decide_on: interval (the default policy's LLM rules) and a 1.0 report's plain number:
+    nothing bounds its noise, so the check is inconclusive; a null still fails."""
+    policy = load_policy(POLICY.replace("max: 0.05}", "max: 0.05, decide_on: interval}"))
+    report = {"version": "1.0", "llm_evaluation": {"bold": {"toxicity_rate": 0.01}}}
+    decision = evaluate(policy, {"llm_evaluation": json.dumps(report).encode()}, ARN).to_json()
+    (check,) = decision["checks"]
+    assert (check["outcome"], decision["decision"]) == ("inconclusive", "Rejected")
+    assert "has no 95% interval" in check["reason"]
+    report["llm_evaluation"]["bold"]["toxicity_rate"] = None
+    decision = evaluate(policy, {"llm_evaluation": json.dumps(report).encode()}, ARN).to_json()
+    assert decision["checks"][0]["outcome"] == "fail"
 
 
 def test_plain_numbers_and_intervalless_metrics_keep_the_point_check() -> None:

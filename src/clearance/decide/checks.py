@@ -257,8 +257,11 @@ def evaluate(
                 continue
             # Issue 11: an LLM metric carrying a 95% interval is decided on it (llm_interval.py).
             values = tuple(_json_value(s.raw) for s in selected)
+            check = llm_interval.judge(rule, document, values)
+            if check is None and rule.report == "llm_evaluation":
+                check = _judge(rule, selected)  # null, error or point rule: the point check
             checks.append(
-                llm_interval.judge(rule, document, values)
+                check
                 or _decide_rule(rule, selected, policy, verification, verification_error, champions)
             )
         except Exception as exc:  # noqa: BLE001 - fail closed on anything we did not foresee

@@ -10,9 +10,11 @@ metric an ``llm_evaluation`` rule decides on the interval, not the point:
   insufficient evidence) and its reason names the items that would decide at the observed value
   (per group where groups are compared), assuming the interval narrows as 1/sqrt(n).
 
-A plain number (a version 1.0 report) or a metric without an interval keeps the point decision of
-:mod:`clearance.decide.checks`. When the general interval engine (``decide_on: interval``) covers
-report-provided intervals, it replaces this module for LLM rules.
+The default policy's LLM rules say ``decide_on: interval``: a finite value without an interval (a
+version 1.0 report) is then inconclusive too, as nothing bounds its noise. Under a point rule it
+keeps the point decision, and a null or failed metric always gets the point check's failure
+(:mod:`clearance.decide.checks`). The recomputed intervals of the verification engine
+(``clearance.decide.verified``) cover Clarify reports; LLM metrics carry their own.
 """
 
 from __future__ import annotations
@@ -52,13 +54,13 @@ def needed_items(n: int, value: float, lower: float, upper: float, low: float, h
     return needed
 
 
-def _entry(document: Any, metric: str) -> Mapping[str, Any] | None:
+def _node(document: Any, metric: str) -> Any:
     node: Any = document.get("llm_evaluation") if isinstance(document, Mapping) else None
     for part in metric.split("."):
         if not isinstance(node, Mapping):
             return None
         node = node.get(part)
-    return node if isinstance(node, Mapping) else None
+    return node
 
 
 def decide(rule: Rule, entry: Mapping[str, Any]) -> tuple[str, str]:
@@ -92,14 +94,30 @@ def judge(rule: Rule, document: Any, values: tuple[Any, ...]) -> Check | None:
     """The interval check of an llm_evaluation rule, or None to leave it to the point check."""
     if rule.report != "llm_evaluation":
         return None
-    entry = _entry(document, rule.metric)
-    if entry is None or entry.get("error") is not None:
+    node = _node(document, rule.metric)
+    entry = node if isinstance(node, Mapping) else None
+    if entry is not None and entry.get("error") is not None:
         return None
-    value, interval = entry.get("value"), entry.get("interval")
+    value = entry.get("value") if entry is not None else node
+    interval = entry.get("interval") if entry is not None else None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return None
     if not isinstance(interval, Mapping):
-        return None
+        if getattr(rule, "decide_on", None) != "interval":
+            return None
+        return Check(
+            id=rule.id,
+            report=rule.report,
+            metric=rule.metric,
+            passed=False,
+            values=values,
+            bounds=rule.bounds,
+            reason=f"{INCONCLUSIVE}: insufficient evidence: {rule.metric} {fmt.number(value)} "
+            "has no 95% interval (an evaluation.json before 2.0); re-run the evaluation",
+            outcome=INCONCLUSIVE,
+            measured={"value": value, "needed_n": None},
+        )
+    assert entry is not None
     try:
         outcome, reason = decide(rule, entry)
     except (KeyError, TypeError, ValueError):
