@@ -94,6 +94,8 @@ def test_plain_numbers_and_intervalless_metrics_keep_the_point_check() -> None:
     assert decision_for(0.03)["decision"] == "Approved"
     assert decision_for({"value": 0.03, "n": 0, "interval": None})["decision"] == "Approved"
     assert decision_for({"value": None, "n": 0, "interval": None})["decision"] == "Rejected"
+    huge = decision_for(10**400)["checks"][0]
+    assert huge["outcome"] == "fail" and "could not be evaluated" not in huge["reason"]
     assert decision_for(entry(0.01, 0.0, 0.04))["checks"][0]["reason"].startswith("pass: ")
 
 

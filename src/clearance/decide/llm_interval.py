@@ -100,7 +100,12 @@ def judge(rule: Rule, document: Any, values: tuple[Any, ...]) -> Check | None:
         return None
     value = entry.get("value") if entry is not None else node
     interval = entry.get("interval") if entry is not None else None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        if not math.isfinite(value):
+            return None
+    except OverflowError:  # an integer too large for a float: the point check says so
         return None
     if not isinstance(interval, Mapping):
         if getattr(rule, "decide_on", None) != "interval":
@@ -120,7 +125,7 @@ def judge(rule: Rule, document: Any, values: tuple[Any, ...]) -> Check | None:
     assert entry is not None
     try:
         outcome, reason = decide(rule, entry)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, OverflowError):
         return None
     measured: dict[str, Any] = {
         "value": value,
