@@ -39,6 +39,7 @@ from clearance.contract import fmt
 from clearance.contract.status import PENDING
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
+from clearance_dev.demo import verification
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail
 from clearance_dev.demo.common import (
@@ -89,6 +90,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--policy", type=Path, default=None, help="default: the packaged policy")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
     parser.add_argument("--full", action="store_true", help="evaluate at the template's sizes")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="reuse this evaluation.json (skip make local)"
+    )
     return parser.parse_args(list(argv))
 
 
@@ -221,7 +225,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         with progress.step("Evaluating SmolLM2-135M-Instruct with `make local` (4 evaluations)"):
             eval_args = "" if getattr(args, "full", False) else DEMO_EVAL_ARGS
-            report_path = evaluate_locally(baked, out / "build", sys.executable, eval_args)
+            if getattr(args, "report", None) is not None:
+                report_path = args.report.resolve()
+            else:
+                report_path = evaluate_locally(baked, out / "build", sys.executable, eval_args)
             report = json.loads(report_path.read_text(encoding="utf-8"))
             progress.note(f"report: {report_path}")
             progress.note(
@@ -245,6 +252,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pipeline = PIPELINE_NAME
             upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{pipeline}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{pipeline}/policy/policy.yaml")
+            verification.upload_wheels(s3, GOVERNANCE_BUCKET, pipeline)
             sm.create_pipeline(
                 PipelineName=pipeline,
                 PipelineDefinition=definition_text,
