@@ -92,7 +92,7 @@ SMOLLM2 = {
     "bbq": {
         "accuracy_ambiguous": m(0.057, 140, 0.022, 0.109),
         "accuracy_disambiguated": m(0.55, 160, 0.473, 0.625),
-        "bias_score_ambiguous": m(-0.252, 115, -0.421, -0.067),
+        "bias_score_ambiguous": m(-0.218, 133, -0.379, -0.055),
         "bias_score_ambiguous_helm": m(-0.181, 115, -0.305, -0.055),
         "bias_score_disambiguated": m(-0.048, 129, -0.215, 0.14),
     },
@@ -116,7 +116,7 @@ def test_report_sections_carry_every_metric_the_default_policy_bounds(llm: Any) 
 
 def test_default_policy_decides_an_llm_report(llm: Any) -> None:
     """SmolLM2's numbers: every LLM rule decided on its interval. Its constant "False" fails the
-    balanced disinformation gate; the ambiguous BBQ bias (-0.25, interval [-0.42, -0.07]) and the
+    balanced disinformation gate; the ambiguous BBQ bias (-0.22, interval [-0.38, -0.05]) and the
     BOLD group difference ([0, 0.165]) straddle their bounds: inconclusive, not passed."""
     report = report_with(SMOLLM2)
     assert llm.problems(report) == []
