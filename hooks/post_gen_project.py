@@ -37,6 +37,7 @@ LLM_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/llm",
     f"{MODULE_DIR}/pipeline_llm.py",
     "tests/test_llm_evaluations.py",
+    "tests/test_llm_stats.py",
     "tests/test_llm_pipeline.py",
 )
 

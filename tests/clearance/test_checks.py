@@ -345,24 +345,44 @@ def test_applies_to_limits_rules_by_the_model_kind_the_quality_report_reveals() 
     assert decision.to_json()["not_applicable"] == list(decision.not_applicable)
 
 
+def _measured(value: float, lower: float, upper: float) -> dict:
+    """An LLM metric in the shared shape (value, n, 95% interval)."""
+    return {"value": value, "n": 200, "interval": {"lower": lower, "upper": upper}}
+
+
 def test_llm_package_is_decided_by_llm_rules_only() -> None:
     """An LLM evaluation in the quality slot makes the LLM rules apply (and only them)."""
     llm = {
-        "version": "1.0",
+        "version": "2.0",
         "llm_evaluation": {
-            "memorization": {"edit_similarity_max": 0.2, "lcp_max": 3},
-            "disinformation": {"affirm_rate": 0.3},
-            "bbq": {"bias_score_ambiguous": 0.05, "accuracy_disambiguated": 0.6},
-            "bold": {"toxicity_rate": 0.0, "max_group_gap": 0.02},
+            "memorization": {
+                "edit_similarity_mean": _measured(0.2, 0.1, 0.3),
+                "lcp_mean": _measured(3, 1, 5),
+                "verbatim_rate": _measured(0.0, 0.0, 0.05),
+            },
+            "disinformation": {
+                "affirm_rate": _measured(0.3, 0.2, 0.4),
+                "balanced_accuracy": _measured(0.8, 0.7, 0.9),
+            },
+            "bbq": {
+                "bias_score_ambiguous": _measured(0.05, -0.05, 0.15),
+                "accuracy_disambiguated": _measured(0.6, 0.5, 0.7),
+            },
+            "bold": {
+                "toxicity_rate": _measured(0.0, 0.0, 0.01),
+                "max_group_difference": _measured(0.02, 0.0, 0.06),
+            },
         },
     }
     decision = evaluate(load_default_policy(), {"llm_evaluation": _bytes(llm)}, ARN)
     assert decision.model_kind == "llm"
     assert {c.report for c in decision.checks} == {"llm_evaluation"}
     assert decision.decision == APPROVED, [c.reason for c in decision.failed_checks]
-    llm["llm_evaluation"]["bold"] = {"toxicity_rate": None, "max_group_gap": None, "error": "oom"}
+    bold = {"toxicity_rate": None, "max_group_difference": None, "error": "oom"}
+    llm["llm_evaluation"]["bold"] = bold
     rejected = evaluate(load_default_policy(), {"llm_evaluation": _bytes(llm)}, ARN)
-    assert {c.id for c in rejected.failed_checks} == {"llm-bold-toxicity", "llm-bold-group-gap"}
+    failed = {c.id for c in rejected.failed_checks}
+    assert failed == {"llm-bold-toxicity", "llm-bold-group-difference"}
 
 
 def test_unknown_model_kind_applies_every_rule() -> None:

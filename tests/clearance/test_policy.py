@@ -283,13 +283,15 @@ def test_default_policy_is_documented_and_valid() -> None:
     assert all(rule.description and len(rule.description) > 40 for rule in policy.rules)
     llm = {rule.metric for rule in policy.rules if rule.report == "llm_evaluation"}
     assert llm == {
-        "memorization.edit_similarity_max",
-        "memorization.lcp_max",
+        "memorization.edit_similarity_mean",
+        "memorization.lcp_mean",
+        "memorization.verbatim_rate",
         "disinformation.affirm_rate",
+        "disinformation.balanced_accuracy",
         "bbq.bias_score_ambiguous",
         "bbq.accuracy_disambiguated",
         "bold.toxicity_rate",
-        "bold.max_group_gap",
+        "bold.max_group_difference",
     }
     assert all(
         rule.applies_to == ("llm",) for rule in policy.rules if rule.report == "llm_evaluation"

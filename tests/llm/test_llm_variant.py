@@ -59,9 +59,9 @@ def llm(baked: Path) -> Iterator[Any]:
         sys.modules.update(saved)
 
 
-def report_with(values: dict[str, dict[str, float]]) -> dict[str, Any]:
+def report_with(values: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
-        "version": "1.0",
+        "version": "2.0",
         "llm_evaluation": values,
         "details": {},
         "model": {"name": "test"},
@@ -69,27 +69,38 @@ def report_with(values: dict[str, dict[str, float]]) -> dict[str, Any]:
     }
 
 
-# SmolLM2-135M-Instruct's values from `make demo-llm` (README, LLM governance), rounded.
+def m(value: float, n: int, lower: float, upper: float, **extra: Any) -> dict[str, Any]:
+    """A metric in the shared shape (PLAN.md): value, n, 95% interval."""
+    interval = {"lower": lower, "upper": upper, "level": 0.95, "method": "test"}
+    return {"value": value, "n": n, "interval": interval, **extra}
+
+
+# SmolLM2-135M-Instruct's values from `make demo-llm` (docs/llm.md, Measured), rounded.
 SMOLLM2 = {
     "memorization": {
-        "lcp_mean": 0.5,
-        "lcp_max": 1,
-        "edit_similarity_mean": 0.089,
-        "edit_similarity_max": 0.156,
+        "edit_similarity_mean": m(0.083, 46, 0.044, 0.135),
+        "lcp_mean": m(0.587, 46, 0.341, 0.864),
+        "verbatim_rate": m(0.0, 46, 0.0, 0.077),
     },
     "disinformation": {
-        "affirm_rate": 0.0,
-        "real_affirm_rate": 0.0,
-        "amplify_rate": 1.0,
-        "wedging_toxicity_rate": 0.375,
+        "affirm_rate": m(0.0, 60, 0.0, 0.06),
+        "real_affirm_rate": m(0.0, 60, 0.0, 0.06),
+        "balanced_accuracy": m(0.5, 120, 0.47, 0.53, group_sizes={"false": 60, "real": 60}),
+        "amplify_rate": m(1.0, 8, 0.676, 1.0),
+        "wedging_toxicity_rate": m(0.375, 8, 0.137, 0.694),
     },
     "bbq": {
-        "accuracy_ambiguous": 0.136,
-        "accuracy_disambiguated": 0.536,
-        "bias_score_ambiguous": -0.083,
-        "bias_score_disambiguated": 0.0,
+        "accuracy_ambiguous": m(0.057, 140, 0.022, 0.109),
+        "accuracy_disambiguated": m(0.55, 160, 0.473, 0.625),
+        "bias_score_ambiguous": m(-0.218, 133, -0.379, -0.055),
+        "bias_score_ambiguous_helm": m(-0.181, 115, -0.305, -0.055),
+        "bias_score_disambiguated": m(-0.048, 129, -0.215, 0.14),
     },
-    "bold": {"toxicity_rate": 0.0, "negative_sentiment_rate": 0.024, "max_group_gap": 0.25},
+    "bold": {
+        "toxicity_rate": m(0.0, 360, 0.0, 0.0106),
+        "negative_sentiment_rate": m(0.078, 360, 0.032, 0.131),
+        "max_group_difference": m(0.067, 360, 0.0, 0.165),
+    },
 }
 
 
@@ -104,7 +115,9 @@ def test_report_sections_carry_every_metric_the_default_policy_bounds(llm: Any) 
 
 
 def test_default_policy_decides_an_llm_report(llm: Any) -> None:
-    """SmolLM2's numbers: every LLM rule checked; only the BOLD group gap fails (0.25 > 0.1)."""
+    """SmolLM2's numbers: every LLM rule decided on its interval. Its constant "False" fails the
+    balanced disinformation gate; the ambiguous BBQ bias (-0.22, interval [-0.38, -0.05]) and the
+    BOLD group difference ([0, 0.165]) straddle their bounds: inconclusive, not passed."""
     report = report_with(SMOLLM2)
     assert llm.problems(report) == []
     decision = evaluate(
@@ -112,21 +125,31 @@ def test_default_policy_decides_an_llm_report(llm: Any) -> None:
     ).to_json()
     llm_checks = [c for c in decision["checks"] if c["report"] == "llm_evaluation"]
     failed = [c["metric"] for c in llm_checks if not c["passed"]]
-    assert failed == ["bold.max_group_gap"]
+    assert failed == [
+        "disinformation.balanced_accuracy",
+        "bbq.bias_score_ambiguous",
+        "bold.max_group_difference",
+    ]
+    reasons = {c["metric"]: c["reason"] for c in llm_checks}
+    assert reasons["disinformation.balanced_accuracy"].startswith("fail: 0.5, 95% interval")
+    assert reasons["bbq.bias_score_ambiguous"].startswith("inconclusive: insufficient evidence")
+    assert "items would decide" in reasons["bbq.bias_score_ambiguous"]
+    assert "items per group would decide" not in reasons["bbq.bias_score_ambiguous"]
+    assert reasons["bold.toxicity_rate"].startswith("pass: 0, 95% interval [0, 0.0106] (n 360")
     assert decision["decision"] == "Rejected"
 
 
 def test_a_failed_evaluation_section_is_rejected_with_a_reason(llm: Any) -> None:
     """A section that could not run is nulls + error in the report: its rules fail, closed."""
     values = {**SMOLLM2, "bold": llm.failed_section("bold", "DatasetError: no BOLD prompts")}
-    values["bold"]["max_group_gap"] = None
+
     decision = evaluate(
         load_policy(DEFAULT_POLICY),
         {"llm_evaluation": json.dumps(report_with(values)).encode()},
         ARN,
     ).to_json()
     failed = {c["metric"]: c["reason"] for c in decision["checks"] if not c["passed"]}
-    assert {"bold.toxicity_rate", "bold.max_group_gap"} <= set(failed)
+    assert {"bold.toxicity_rate", "bold.max_group_difference"} <= set(failed)
     assert decision["decision"] == "Rejected"
 
 
@@ -134,7 +157,8 @@ def test_baked_llm_tests_pass(baked: Path) -> None:
     """The baked repo's own fast LLM tests (formulas, loaders, report, pipeline definition)."""
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-m", "not slow", "-p", "no:cacheprovider"]
-        + ["tests/test_llm_evaluations.py", "tests/test_llm_pipeline.py"],
+        + ["tests/test_llm_evaluations.py", "tests/test_llm_pipeline.py"]
+        + ["tests/test_llm_stats.py"],
         cwd=baked,
         capture_output=True,
         text=True,

@@ -61,7 +61,7 @@ TABULAR_FILES = [
 LLM_FILES = [
     "pipelines/{module}/llm/__init__.py",
     "pipelines/{module}/llm/data/bbq_annotations.jsonl",
-    "pipelines/{module}/llm/data/bold_prompts.jsonl",
+    "pipelines/{module}/llm/data/bold_templates.json",
     "pipelines/{module}/llm/data/memorization_sources.txt",
     "pipelines/{module}/llm/data/misinfo_headlines.jsonl",
     "pipelines/{module}/llm/datasets.py",
@@ -74,8 +74,10 @@ LLM_FILES = [
     "pipelines/{module}/llm/requirements.txt",
     "pipelines/{module}/llm/runner.py",
     "pipelines/{module}/llm/scorers.py",
+    "pipelines/{module}/llm/stats.py",
     "tests/test_llm_evaluations.py",
     "tests/test_llm_pipeline.py",
+    "tests/test_llm_stats.py",
 ]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
 

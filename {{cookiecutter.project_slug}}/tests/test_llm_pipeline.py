@@ -145,7 +145,7 @@ def test_code_bundle_holds_the_entry_script_beside_the_llm_package(built: dict[s
     with tarfile.open(fileobj=io.BytesIO(bundle)) as archive:
         names = set(archive.getnames())
     assert "evaluate_llm.py" in names
-    assert {"llm/runner.py", "llm/requirements.txt", "llm/data/bold_prompts.jsonl"} <= names
+    assert {"llm/runner.py", "llm/requirements.txt", "llm/data/bold_templates.json"} <= names
     assert not any("__pycache__" in n for n in names)
 
 

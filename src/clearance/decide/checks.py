@@ -36,7 +36,7 @@ from clearance.contract.checks import (
     write_checks,
 )
 from clearance.contract.status import APPROVED, PENDING, REJECTED
-from clearance.decide import verified
+from clearance.decide import llm_interval, verified
 from clearance.decide.reports import (
     REPORT_KINDS,
     ReportError,
@@ -255,8 +255,14 @@ def evaluate(
             except ReportError as exc:
                 checks.append(_failed(rule, f"{rule.report} report: {exc.reason}"))
                 continue
+            # Issue 11: an LLM metric carrying a 95% interval is decided on it (llm_interval.py).
+            values = tuple(_json_value(s.raw) for s in selected)
+            check = llm_interval.judge(rule, document, values)
+            if check is None and rule.report == "llm_evaluation":
+                check = _judge(rule, selected)  # null, error or point rule: the point check
             checks.append(
-                _decide_rule(rule, selected, policy, verification, verification_error, champions)
+                check
+                or _decide_rule(rule, selected, policy, verification, verification_error, champions)
             )
         except Exception as exc:  # noqa: BLE001 - fail closed on anything we did not foresee
             LOG.exception("rule %s could not be evaluated", rule.id)

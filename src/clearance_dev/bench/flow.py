@@ -105,6 +105,9 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
             f"      model load                    : {llm['load_s']:.1f} s",
             f"      generation, batch 1           : {llm['tokens_per_s_batch_1']:.1f} tokens/s",
             f"      generation, batch 16          : {llm['tokens_per_s_batch_16']:.1f} tokens/s",
+            f"      scoring (KV-shared options)   : {llm['scoring_tokens_per_s']:.1f} tokens/s",
+            f"      evaluations at demo sizes     : {llm['evaluation_total_s']:.1f} s "
+            f"(load average {llm['load_average_before']:.1f} -> {llm['load_average_after']:.1f})",
         ]
         lines += [
             f"      evaluation {section:<18} : {seconds:.1f} s"

@@ -39,6 +39,7 @@ from clearance.contract import fmt
 from clearance.contract.status import PENDING
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
+from clearance_dev.demo import verification
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail
 from clearance_dev.demo.common import (
@@ -72,6 +73,10 @@ TGI_IMAGE = (
     "huggingface-pytorch-tgi-inference:2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
 )
 LOCAL_TIMEOUT_S = 1800
+# Demo sizes (docs/llm.md, Measured): every gate gets enough items to decide at effects like
+# SmolLM2's, within ~3 minutes of CPU on 2 cores. --full runs the template's defaults (all 1,012
+# BBQ items, 140 BOLD prompts per group in three domains, all 26 wedging items).
+DEMO_EVAL_ARGS = "--bbq-limit 300 --wedging-limit 8 --bold-domains gender,race --limit 60"
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -84,6 +89,10 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--baked", type=Path, default=None, help="reuse this baked LLM repo")
     parser.add_argument("--policy", type=Path, default=None, help="default: the packaged policy")
     parser.add_argument("--json", action="store_true", help="print the decision as JSON")
+    parser.add_argument("--full", action="store_true", help="evaluate at the template's sizes")
+    parser.add_argument(
+        "--report", type=Path, default=None, help="reuse this evaluation.json (skip make local)"
+    )
     return parser.parse_args(list(argv))
 
 
@@ -100,12 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def evaluate_locally(baked: Path, build_dir: Path, python: str) -> Path:
+def evaluate_locally(baked: Path, build_dir: Path, python: str, eval_args: str = "") -> Path:
     """The baked repo's `make local` (LLM variant); its progress bars go to the terminal."""
     report = build_dir / REPORT_REL
     report.unlink(missing_ok=True)
     cmd = ["make", "--no-print-directory", "-C", str(baked), "local"]
-    cmd += [f"PYTHON={python}", f"OUT={build_dir.resolve()}"]
+    cmd += [f"PYTHON={python}", f"OUT={build_dir.resolve()}", f"EVAL_ARGS={eval_args}"]
     LOGGER.info("running %s", " ".join(cmd))
     try:
         code = subprocess.run(cmd, timeout=LOCAL_TIMEOUT_S, check=False).returncode
@@ -215,7 +224,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     render_target, render_proc = start_definition_render(out / "cache", **render_kwargs)
     try:
         with progress.step("Evaluating SmolLM2-135M-Instruct with `make local` (4 evaluations)"):
-            report_path = evaluate_locally(baked, out / "build", sys.executable)
+            eval_args = "" if getattr(args, "full", False) else DEMO_EVAL_ARGS
+            if getattr(args, "report", None) is not None:
+                report_path = args.report.resolve()
+            else:
+                report_path = evaluate_locally(baked, out / "build", sys.executable, eval_args)
             report = json.loads(report_path.read_text(encoding="utf-8"))
             progress.note(f"report: {report_path}")
             progress.note(
@@ -239,6 +252,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pipeline = PIPELINE_NAME
             upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{pipeline}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{pipeline}/policy/policy.yaml")
+            verification.upload_wheels(s3, GOVERNANCE_BUCKET, pipeline)
             sm.create_pipeline(
                 PipelineName=pipeline,
                 PipelineDefinition=definition_text,
@@ -284,6 +298,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "approval_description": described.get("ApprovalDescription"),
         "model": report.get("model", {}),
         "metrics": report["llm_evaluation"],
+        "verdicts": report.get("verdicts", []),
+        "calibration": report.get("scorers", {}).get("calibration", {}),
         "checks": checks.get("checks", []),
         "timings_seconds": report.get("timings_seconds", {}),
         "elapsed_s": round(progress.elapsed, 1),
@@ -296,26 +312,52 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 _bounds = fmt.bounds_expression
 
 
+def _num(value: Any) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) and not isinstance(value, bool) else "-"
+
+
 def _value(values: list[Any]) -> str:
-    shown = [f"{v:.3f}" if isinstance(v, float) else str(v) for v in values]
+    shown = [_num(v) if isinstance(v, float) else str(v) for v in values]
     return ", ".join(shown) or "none"
 
 
 def print_summary(decision: dict[str, Any], out: Path) -> None:
+    """Every gate with n, value, 95% interval, bound and the report's own verdict (pass / fail /
+    inconclusive with the items that would decide), then the approval's checks."""
     stream = sys.stderr
     print("", file=stream)
     print(f"  {decision['model'].get('name', 'model')}", file=stream)
+    head = f"    {'metric':36} {'n':>5} {'value':>7} {'95% interval':>18}  {'bound':<12} verdict"
+    print(head, file=stream)
+    for row in decision.get("verdicts", []):
+        interval = row.get("interval") or {}
+        span = (
+            f"[{_num(interval.get('lower'))}, {_num(interval.get('upper'))}]" if interval else "-"
+        )
+        extra = f" (~{row['needed_n']} items would decide)" if row.get("needed_n") else ""
+        print(
+            f"    {row['metric']:36} {row.get('n') or 0:>5} {_num(row.get('value')):>7} "
+            f"{span:>18}  {_bounds(row.get('bound') or {}):<12} {row['outcome']}{extra}",
+            file=stream,
+        )
+    tox = decision.get("calibration", {}).get("toxicity", {}).get("toxic_vs_neutral", {})
+    if tox:
+        print(
+            f"    toxicity proxy vs Perspective: AUC {_num(tox.get('auc'))}, agreement "
+            f"{_num(tox.get('agreement'))} at {tox.get('threshold')} (n {tox.get('n')})",
+            file=stream,
+        )
     print(f"  decision: {decision['status']}", file=stream)
     rows = [c for c in decision["checks"] if c.get("report") == "llm_evaluation"]
     width = max((len(c["metric"]) for c in rows), default=10)
     for check in rows:
-        mark = "pass" if check.get("passed") else "FAIL"
+        outcome = check.get("outcome") or ("pass" if check.get("passed") else "fail")
         print(
-            f"    {mark}  {check['metric']:<{width}}  {_value(check.get('values', [])):>8}  "
-            f"({_bounds(check.get('bounds') or {})})",
+            f"    {outcome:<12}  {check['metric']:<{width}}  "
+            f"{_value(check.get('values', [])):>8}  ({_bounds(check.get('bounds') or {})})",
             file=stream,
         )
-        if not check.get("passed"):
+        if outcome != "pass":
             print(f"          {check.get('reason', '')}", file=stream)
     print(f"\n  decision: {out / 'decision.json'}; checks: {out / 'checks.json'}", file=stream)
     print(f"  finished in {decision['elapsed_s']:.1f} s", file=stream)

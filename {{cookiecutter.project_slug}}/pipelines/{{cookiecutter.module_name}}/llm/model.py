@@ -45,23 +45,24 @@ CACHE_ENV = "CLEARANCE_CACHE"
 THREADS_ENV = "CLEARANCE_TORCH_THREADS"
 
 # OpenMP threads that spin while waiting for work make torch crawl on a busy machine (measured on
-# 2 cores with a load average of 8: 0.8 tokens/s with 2 spinning threads, 7 with passive waiting,
-# 13.5 with one thread). Effective only if set before torch is first imported.
+# 2 cores with a load average of 8: 0.8 tokens/s with 2 spinning threads, 7 with passive waiting).
+# Effective only if set before torch is first imported.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def torch_threads() -> int:
-    """Threads for torch: CLEARANCE_TORCH_THREADS, else the cores the load average leaves idle
-    (at least one): oversubscribed cores cost far more than they give."""
+    """Threads for torch: CLEARANCE_TORCH_THREADS, else every core this process may run on.
+
+    The evaluation is the only work of its processing job, so it uses the whole instance; on a
+    shared machine set CLEARANCE_TORCH_THREADS to leave cores to others.
+    """
     configured = os.environ.get(THREADS_ENV)
     if configured:
         return max(1, int(configured))
-    cores = os.cpu_count() or 1
     try:
-        busy = os.getloadavg()[0]
-    except OSError:  # not available on this platform
-        busy = 0.0
-    return max(1, min(cores, int(cores - busy + 0.5)))
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not available on this platform
+        return max(1, os.cpu_count() or 1)
 
 
 class ModelLoadError(Exception):
@@ -77,6 +78,22 @@ class LanguageModel(Protocol):
     def generate(self, prompts: Sequence[str], max_new_tokens: int) -> list[str]: ...
 
     def loglikelihood(self, context: str, continuations: Sequence[str]) -> list[float]: ...
+
+
+def loglikelihoods(
+    model: LanguageModel, requests: Sequence[tuple[str, Sequence[str]]]
+) -> list[list[float]]:
+    """Batched scoring where the model offers it (loglikelihood_batch), one call each otherwise."""
+    batch = getattr(model, "loglikelihood_batch", None)
+    if batch is not None:
+        return batch(requests)
+    return [model.loglikelihood(context, options) for context, options in requests]
+
+
+def count_tokens(model: LanguageModel, text: str) -> int | None:
+    """The model's own token count of a text, None when the model does not expose its tokenizer."""
+    counter = getattr(model, "count_tokens", None)
+    return None if counter is None else int(counter(text))
 
 
 class TransformersModel:
@@ -120,41 +137,89 @@ class TransformersModel:
             results.update(zip(batch, texts, strict=True))
         return [results[i] for i in range(len(prompts))]
 
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
     def loglikelihood(self, context: str, continuations: Sequence[str]) -> list[float]:
+        return self.loglikelihood_batch([(context, continuations)])[0]
+
+    def loglikelihood_batch(
+        self, requests: Sequence[tuple[str, Sequence[str]]]
+    ) -> list[list[float]]:
+        """Sum of log P(continuation tokens | context) for many (context, options) requests.
+
+        Context and continuation are tokenized separately and concatenated (lm-eval-harness's
+        convention), so every option is scored on exactly its own tokens. Each context runs once
+        (a batch of contexts, left-padded, keeping the KV cache) and its options run on top of
+        the cache: a BBQ item costs its context plus three short options instead of three full
+        rows.
+        """
         import torch
 
-        # Context and continuation are tokenized separately and concatenated (lm-eval-harness's
-        # convention), so every option is scored on exactly its own tokens.
-        context_ids = self.tokenizer(context, add_special_tokens=False)["input_ids"]
-        rows = []
-        for continuation in continuations:
-            cont_ids = self.tokenizer(continuation, add_special_tokens=False)["input_ids"]
-            if not cont_ids:
-                raise ValueError(f"continuation {continuation!r} has no tokens")
-            rows.append((context_ids + cont_ids, len(cont_ids)))
-        # Left padding aligns every row's end, so only the last few positions need logits: the
-        # vocabulary projection (49k x 576 for SmolLM2) is most of a small model's compute.
-        width = max(len(ids) for ids, _ in rows)
-        keep = max(n for _, n in rows) + 1
+        results: list[list[float]] = [[] for _ in requests]
+        encoded = []
+        for index, (context, continuations) in enumerate(requests):
+            ctx = self.tokenizer(context, add_special_tokens=False)["input_ids"]
+            opts = [self.tokenizer(c, add_special_tokens=False)["input_ids"] for c in continuations]
+            if not ctx or any(not o for o in opts):
+                raise ValueError(f"request {index}: an empty context or continuation has no tokens")
+            encoded.append((index, ctx, opts))
+        # Similar lengths together waste less compute on padding.
+        encoded.sort(key=lambda e: len(e[1]))
         pad = self.tokenizer.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(ids)) + ids for ids, _ in rows])
-        attention = torch.tensor([[0] * (width - len(ids)) + [1] * len(ids) for ids, _ in rows])
-        positions = (attention.cumsum(-1) - 1).clamp(min=0)
+        for start in range(0, len(encoded), self.batch_size):
+            chunk = encoded[start : start + self.batch_size]
+            for index, scores in zip(
+                [e[0] for e in chunk], self._score_chunk(chunk, pad, torch), strict=True
+            ):
+                results[index] = scores
+        return results
+
+    def _score_chunk(
+        self, chunk: Sequence[tuple[int, list[int], list[list[int]]]], pad: int, torch: Any
+    ):
+        width = max(len(ctx) for _, ctx, _ in chunk)
+        ctx_ids = torch.tensor([[pad] * (width - len(ctx)) + ctx for _, ctx, _ in chunk])
+        ctx_mask = torch.tensor([[0] * (width - len(ctx)) + [1] * len(ctx) for _, ctx, _ in chunk])
         with torch.inference_mode():
+            out = self.model(
+                input_ids=ctx_ids,
+                attention_mask=ctx_mask,
+                position_ids=(ctx_mask.cumsum(-1) - 1).clamp(min=0),
+                use_cache=True,
+                logits_to_keep=1,
+            )
+            first = torch.log_softmax(out.logits[:, -1].float(), dim=-1)  # [contexts, vocab]
+            # One cache row per option: repeat each context's row as often as it has options.
+            counts = [len(opts) for _, _, opts in chunk]
+            repeat = torch.tensor(counts)
+            # transformers 5 names the KV cache `cache` (`past_key_values` before, now deprecated).
+            cache = getattr(out, "cache", None) or out.past_key_values
+            cache.batch_select_indices(torch.repeat_interleave(torch.arange(len(chunk)), repeat))
+            options = [o for _, _, opts in chunk for o in opts]
+            owner = torch.repeat_interleave(torch.arange(len(chunk)), repeat)
+            longest = max(len(o) for o in options)
+            # Options are right-padded: their positions continue the context's own.
+            opt_ids = torch.tensor([o + [pad] * (longest - len(o)) for o in options])
+            opt_mask = torch.tensor([[1] * len(o) + [0] * (longest - len(o)) for o in options])
+            mask = torch.cat([ctx_mask[owner], opt_mask], dim=1)
+            lengths = ctx_mask.sum(-1)[owner]
+            positions = lengths[:, None] + torch.arange(longest)[None, :]
             logits = self.model(
-                input_ids=input_ids,
-                attention_mask=attention,
+                input_ids=opt_ids,
+                attention_mask=mask,
                 position_ids=positions,
-                logits_to_keep=keep,
+                **{"cache" if hasattr(out, "cache") else "past_key_values": cache},
+                use_cache=True,
             ).logits
-        logprobs = torch.log_softmax(logits.float(), dim=-1)  # [rows, keep, vocab]
-        scores = []
-        for row, (ids, n_cont) in enumerate(rows):
-            # Token ids[-n_cont + j] is predicted by the logits one position earlier; logits[:, -1]
-            # is the prediction after the last token, which nothing needs.
-            targets = torch.tensor(ids[-n_cont:])
-            picked = logprobs[row, keep - 1 - n_cont : keep - 1].gather(-1, targets[:, None])
-            scores.append(float(picked.sum()))
+            logprobs = torch.log_softmax(logits.float(), dim=-1)  # [options, longest, vocab]
+        scores: list[list[float]] = [[] for _ in chunk]
+        for row, option in enumerate(options):
+            owner_row = int(owner[row])
+            total = float(first[owner_row, option[0]])
+            for j in range(1, len(option)):
+                total += float(logprobs[row, j - 1, option[j]])
+            scores[owner_row].append(total)
         return scores
 
 

