@@ -421,8 +421,11 @@ def test_policy_is_frozen() -> None:
 
 
 def test_docs_table_matches_the_default_policy() -> None:
-    """The README lists every default rule with its report and metric, and nothing else."""
-    docs = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    """The policy page lists every default rule with its report and metric, and nothing else."""
+    root = Path(__file__).resolve().parents[2] / "docs"
+    # docs/policy.md once the policy page is written; until then the section moved from the README.
+    page = next(p for p in (root / "policy.md", root / "_from-readme" / "policy.md") if p.exists())
+    docs = page.read_text(encoding="utf-8")
     section = docs.split("### Default policy")[1].split("###")[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {row.split("|")[1].strip(" `"): row for row in rows}
