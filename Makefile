@@ -30,9 +30,12 @@ export NO_MKDOCS_2_WARNING := 1
 
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
-# Independent tests run on every core (pytest-xdist); tests that share a fixed path, port or global
-# state are pinned to one worker with @pytest.mark.xdist_group, honoured by --dist loadgroup.
-XDIST ?= -n auto --dist loadgroup
+# Both tiers run on every core (pytest-xdist). Tests are independent: outputs go to tmp_path, the
+# stand-in binds port 0, caches are written by rename. --dist loadfile keeps a file on one worker so
+# its module and session fixtures (bakes, offline renders, the bundle) are built once, not per worker.
+# A test that must share a worker with another would need @pytest.mark.xdist_group + --dist loadgroup.
+# XDIST= (empty) runs one process.
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: help venv checkov-venv lint format test test-fast test-slow cfn-lint checkov check \
         demo demo-llm bench package publish bake docs docs-serve clean
