@@ -115,8 +115,10 @@ bake: venv ## Bake the default project into build/bake/
 	rm -rf build/bake
 	$(VENV)/bin/cookiecutter . --no-input -o build/bake
 
+# No --quiet: mkdocs drops warnings below its log level before --strict counts them, so
+# `--strict --quiet` passes a site with broken links.
 docs: venv ## Build the documentation site into build/site/ (mkdocs build --strict, offline)
-	$(VENV)/bin/mkdocs build --strict --quiet --site-dir build/site
+	$(VENV)/bin/mkdocs build --strict --site-dir build/site
 
 docs-serve: venv ## Serve the documentation site on http://127.0.0.1:8000 while you edit it
 	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
