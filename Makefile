@@ -12,6 +12,12 @@ REQ_HASH := $(shell cat requirements.txt requirements-nodeps.txt requirements-do
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 EDITABLE := $(VENV)/.editable-installed
 
+# The authorization matrix's IAM simulator (tools/authz; @cloud-copilot/iam-simulate is AGPL:
+# test-only, never shipped). Reinstalled only when package-lock.json changes; no Node fails the tests.
+AUTHZ_DIR := tools/authz
+AUTHZ_HASH := $(shell sha256sum $(AUTHZ_DIR)/package-lock.json 2>/dev/null | cut -c1-16)
+AUTHZ_STAMP := $(AUTHZ_DIR)/node_modules/.installed-$(AUTHZ_HASH)
+
 CHECKOV_VENV := .venv-checkov
 CHECKOV_HASH := $(shell sha256sum requirements-checkov.txt | cut -c1-16)
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_HASH)
@@ -37,7 +43,7 @@ PYTEST_ARGS ?=
 # XDIST= (empty) runs one process.
 XDIST ?= -n auto --dist loadfile
 
-.PHONY: help venv checkov-venv lint format test test-fast test-slow cfn-lint checkov check \
+.PHONY: help venv checkov-venv authz-deps lint format test test-fast test-slow cfn-lint checkov check \
         demo demo-llm bench package publish bake docs docs-serve clean
 
 help: ## List the targets
@@ -70,6 +76,14 @@ $(CHECKOV_STAMP): requirements-checkov.txt
 
 checkov-venv: $(CHECKOV_STAMP) ## Create or refresh .venv-checkov/
 
+$(AUTHZ_STAMP): $(AUTHZ_DIR)/package-lock.json $(AUTHZ_DIR)/package.json
+	@command -v npm >/dev/null || { echo "authz: npm (Node.js 20+) is required by the authorization tests" >&2; exit 1; }
+	rm -rf $(AUTHZ_DIR)/node_modules
+	npm ci --prefix $(AUTHZ_DIR) --no-audit --no-fund --ignore-scripts
+	touch $@
+
+authz-deps: $(AUTHZ_STAMP) ## Install the test-only IAM simulator (npm ci, when package-lock.json changed)
+
 lint: venv ## ruff check, ruff format --check, and the import layers (import-linter)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -85,13 +99,13 @@ cfn-lint: venv ## cfn-lint every CloudFormation template
 checkov: checkov-venv ## checkov on every CloudFormation template (offline)
 	LOG_LEVEL=ERROR $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d servicecatalog
 
-test-fast: venv ## The fast tier: everything not marked slow
+test-fast: venv authz-deps ## The fast tier: everything not marked slow
 	$(PYTEST) -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-slow: venv ## The slow tier: baked repos' own tests, local builds, the LLM flow
 	$(PYTEST) -m slow $(XDIST) $(PYTEST_ARGS)
 
-test: lint cfn-lint checkov docs ## Set everything up, lint, build the docs, and run both test tiers (what CI runs)
+test: lint cfn-lint checkov authz-deps docs ## Set everything up, lint, build the docs, and run both test tiers (what CI runs)
 	$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 check: test ## Alias of test: exactly what .ci/run runs
@@ -102,7 +116,7 @@ demo: venv ## End to end, no AWS account: bake, build twice, register, approve/r
 demo-llm: venv ## The LLM flow: bake the LLM variant, evaluate SmolLM2, register, decide
 	$(PY) -m clearance_dev.demo --llm
 
-bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM)
+bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM, verification)
 	$(PY) -m clearance_dev.bench
 
 package: venv ## Build the Service Catalog bundle into build/servicecatalog/

@@ -9,6 +9,7 @@
                                                 <prefix>/templates/<name>-<sha>.json
                                                 <prefix>/s3-templates/clearance-model-build.yaml
                                                 approval-pipeline.json (the definition, to review)
+                                                guardrails/*.json (the SCPs and RCP, to attach)
                                                 manifest.json (every file: S3 key, size, sha256)
 
 What it does:
@@ -18,7 +19,12 @@ What it does:
   Lambda code, and asks `clearance.pipeline.definition` for the approval steps' code bundle;
 - renders the approval pipeline definition offline and embeds it in the governance template inside
   `Fn::Sub`, so the bucket, role and code locations resolve at deploy time;
-- injects the shared EventBridge pattern (src/clearance/patterns/model_package_pending.json);
+- fixes the approval policy location in the definition (no `PolicyS3Uri` parameter: nobody who
+  starts an execution can choose the policy);
+- injects the shared EventBridge pattern (src/clearance/patterns/model_package_pending.json),
+  narrowed in the governance rule to the source accounts and to packages of the central registry;
+- writes the governance wiring (account, organization, name prefix, report suffix) into the
+  model-build template's `Mappings`, which no launch can change;
 - writes the templates as JSON (valid CloudFormation and valid YAML) with the S3 locations as
   parameter defaults.
 
@@ -56,6 +62,7 @@ PACKAGE_DIR = REPO_ROOT / "src" / "clearance"
 PATTERN_FILE = PACKAGE_DIR / "patterns" / "model_package_pending.json"
 DEFAULT_POLICY = PACKAGE_DIR / "policy" / "policies" / "default.yaml"
 DEFAULT_OUT = REPO_ROOT / "build" / "servicecatalog"
+GUARDRAIL_DIR = SOURCE_DIR / "guardrails"
 
 TEMPLATES = ("portfolio", "model-build-product", "governance-product")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -75,6 +82,9 @@ DEFINITION_PLACEHOLDERS = {
     "ReportBucketPattern",
 }
 ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+ORGANIZATION_ID = re.compile(r"^o-[a-z0-9]{10,32}$")
+NAME_PREFIX = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
+POLICY_PARAMETER = "PolicyS3Uri"
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 
 
@@ -92,11 +102,13 @@ class Options:
     bundle_bucket: str
     prefix: str
     answers: dict[str, Any]
-    governance_account_id: str | None
+    governance_account_id: str
+    organization_id: str
     team_account_ids: tuple[str, ...]
-    governance_event_bus_arn: str | None
-    copy_artifacts_function_arn: str | None
     studio_role_arns: tuple[str, ...]
+    name_prefix: str = "clearance"
+    report_suffix: str = ".json"
+    registry_admin_arns: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------------------------------- zips
@@ -140,11 +152,17 @@ def _tree(root: Path, prefix: str = "", suffixes: set[str] | None = None) -> lis
 
 
 def build_lambda_zip(out: Path) -> Path:
-    """The `clearance` package and PyYAML's pure-Python modules (Lambda's runtime lacks PyYAML)."""
+    """The `clearance` package plus the pure-Python modules Lambda's runtime lacks: PyYAML, and
+    aws-lambda-powertools (the handlers' metrics and typed events) with typing_extensions."""
+    import aws_lambda_powertools
+    import typing_extensions
     import yaml
 
     entries = _tree(PACKAGE_DIR, "clearance/", LAMBDA_SUFFIXES)
     entries += _tree(Path(yaml.__file__).resolve().parent, "yaml/", {".py"})
+    powertools = Path(aws_lambda_powertools.__file__).resolve().parent
+    entries += _tree(powertools, "aws_lambda_powertools/", {".py", ".typed"})
+    entries.append(("typing_extensions.py", Path(typing_extensions.__file__).resolve()))
     return write_deterministic_zip(entries, out)
 
 
@@ -211,7 +229,10 @@ def render_approval_definition(region: str) -> str:
         code_s3_uri="s3://${BundleBucket}/${ApprovalCodePrefix}/clearance.zip",
         allowed_buckets=["${GovernanceBucket}", "${ReportBucketPattern}"],
         policy_s3_uri="s3://${GovernanceBucket}/${PolicyKey}",
+        # Evaluate reads the governance copies (copy-artifacts), pinned by ContentDigest.
+        evidence_bucket="${GovernanceBucket}",
     )
+    definition = fix_policy_location(definition)
     unknown = set(re.findall(r"\$\{([^}]*)\}", definition)) - DEFINITION_PLACEHOLDERS
     if unknown:
         # Fn::Sub would read anything else as a reference and fail (or resolve it) at deploy time.
@@ -221,6 +242,102 @@ def render_approval_definition(region: str) -> str:
             "Escape them or add them to DEFINITION_PLACEHOLDERS",
         )
     return definition
+
+
+def fix_policy_location(definition: str) -> str:
+    """Replace the `PolicyS3Uri` parameter by its default everywhere, and drop the parameter.
+
+    Whoever may call StartPipelineExecution could otherwise pass any policy; with the location
+    fixed in the definition, the policy is whatever the registry admin wrote at that key.
+    """
+    body = json.loads(definition)
+    params = body.get("Parameters", [])
+    (spec,) = [p for p in params if p.get("Name") == POLICY_PARAMETER] or [None]
+    if spec is None:
+        return definition
+    fixed = spec["DefaultValue"]
+    reference = {"Get": f"Parameters.{POLICY_PARAMETER}"}
+
+    def walk(node: Any) -> Any:
+        if node == reference:
+            return fixed
+        if isinstance(node, dict):
+            return {key: walk(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value) for value in node]
+        return node
+
+    body["Parameters"] = [p for p in params if p.get("Name") != POLICY_PARAMETER]
+    body = walk(body)
+    if POLICY_PARAMETER in json.dumps(body):
+        raise PackageError(
+            "approval pipeline definition",
+            f"still refers to {POLICY_PARAMETER} after fixing it",
+            "Report this as a bug",
+        )
+    return json.dumps(body)
+
+
+def governance_pattern(pattern: dict[str, Any]) -> dict[str, Any]:
+    """The shared pattern narrowed to the source accounts and to the central registry's packages."""
+    narrowed = json.loads(json.dumps(pattern))
+    narrowed["account"] = {
+        "Fn::Split": [
+            ",",
+            {
+                "Fn::Join": [
+                    ",",
+                    [{"Ref": "AWS::AccountId"}, {"Fn::Join": [",", {"Ref": "TeamAccountIds"}]}],
+                ]
+            },
+        ]
+    }
+    narrowed["detail"]["ModelPackageArn"] = [
+        {
+            "prefix": {
+                "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:${AWS::AccountId}"
+                ":model-package/"
+            }
+        }
+    ]
+    return narrowed
+
+
+def render_guardrail(text: str, values: dict[str, Any]) -> dict[str, Any]:
+    """An SCP/RCP of servicecatalog/guardrails/ with the deployment's values filled in.
+
+    A list value replaces its quoted placeholder with a JSON array (``"{{RegistryAdminArns}}"``:
+    the registry-admin role and the principals allowed to assume it).
+    """
+    for key, value in values.items():
+        if isinstance(value, list):
+            text = text.replace(f'"{{{{{key}}}}}"', json.dumps(value))
+    for key, value in values.items():
+        if isinstance(value, str):
+            text = text.replace("{{" + key + "}}", value)
+    left = re.findall(r"\{\{(\w+)\}\}", text)
+    if left:
+        raise PackageError(
+            "guardrails", f"unfilled placeholders {sorted(set(left))}", "Fix the file"
+        )
+    return json.loads(text)
+
+
+def registry_admin_arns(governance: str, prefix: str, principals: Sequence[str]) -> list[str]:
+    """Who may write policies and the approval code: the registry-admin role and its assumers."""
+    return [f"arn:aws:iam::{governance}:role/{prefix}-registry-admin", *principals]
+
+
+def guardrail_values(opts: Options) -> dict[str, Any]:
+    return {
+        "GovernanceAccountId": opts.governance_account_id,
+        "NamePrefix": opts.name_prefix,
+        "OrganizationId": opts.organization_id,
+        "BundleBucket": opts.bundle_bucket,
+        "RegistryAdminArns": registry_admin_arns(
+            opts.governance_account_id, opts.name_prefix, opts.registry_admin_arns
+        ),
+    }
 
 
 def _set_default(template: dict[str, Any], parameter: str, value: str) -> None:
@@ -237,10 +354,16 @@ def render_governance(
     _set_default(template, "BundleBucket", opts.bundle_bucket)
     _set_default(template, "LambdaCodeKey", keys["lambda"])
     _set_default(template, "ApprovalCodePrefix", keys["approval"].rsplit("/", 1)[0])
+    _set_default(template, "OrganizationId", opts.organization_id)
+    _set_default(template, "NamePrefix", opts.name_prefix)
     if opts.team_account_ids:
         template["Parameters"]["TeamAccountIds"]["Default"] = ",".join(opts.team_account_ids)
+    if opts.registry_admin_arns:
+        template["Parameters"]["RegistryAdminPrincipalArns"]["Default"] = ",".join(
+            opts.registry_admin_arns
+        )
     resources = template["Resources"]
-    resources["StartApprovalRule"]["Properties"]["EventPattern"] = pattern
+    resources["StartApprovalRule"]["Properties"]["EventPattern"] = governance_pattern(pattern)
     resources["ApprovalPipeline"]["Properties"]["PipelineDefinition"] = {
         "PipelineDefinitionBody": {"Fn::Sub": definition}
     }
@@ -252,12 +375,13 @@ def render_model_build(
 ) -> dict[str, Any]:
     _set_default(template, "SeedCodeBucket", opts.bundle_bucket)
     _set_default(template, "SeedCodeKey", keys["seed"])
-    if opts.governance_account_id:
-        _set_default(template, "GovernanceAccountId", opts.governance_account_id)
-    if opts.governance_event_bus_arn:
-        _set_default(template, "GovernanceEventBusArn", opts.governance_event_bus_arn)
-    if opts.copy_artifacts_function_arn:
-        _set_default(template, "CopyArtifactsFunctionArn", opts.copy_artifacts_function_arn)
+    # The wiring lives in Mappings: a launch (a Studio user) can change no mapping.
+    template["Mappings"]["Governance"]["Wiring"] = {
+        "AccountId": opts.governance_account_id,
+        "NamePrefix": opts.name_prefix,
+        "OrganizationId": opts.organization_id,
+        "ReportSuffix": opts.report_suffix,
+    }
     source_provider = opts.answers.get("source_provider")
     if source_provider:
         _set_default(template, "SourceProvider", source_provider)
@@ -399,6 +523,12 @@ def _package_into(
     (staging / "approval-pipeline.json").write_text(
         json.dumps(json.loads(definition), indent=1) + "\n", encoding="utf-8"
     )
+    # The organization guardrails, rendered for this deployment (attach them: docs/governance.md).
+    for source in sorted(GUARDRAIL_DIR.glob("*.json")):
+        policy = render_guardrail(source.read_text(encoding="utf-8"), guardrail_values(opts))
+        target = staging / "guardrails" / source.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(policy, indent=1) + "\n", encoding="utf-8")
 
     manifest = {
         "version": version,
@@ -493,17 +623,30 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         metavar="KEY=VALUE",
         help="one cookiecutter answer (repeatable; wins over --answers-file)",
     )
-    parser.add_argument("--governance-account-id", default=env("CLEARANCE_GOVERNANCE_ACCOUNT_ID"))
+    parser.add_argument(
+        "--governance-account-id",
+        default=env("CLEARANCE_GOVERNANCE_ACCOUNT_ID"),
+        help="the governance account (required: fixed into the model-build product)",
+    )
+    parser.add_argument(
+        "--organization-id",
+        default=env("CLEARANCE_ORGANIZATION_ID"),
+        help="AWS Organizations id (required: every cross-account grant requires it)",
+    )
+    parser.add_argument(
+        "--name-prefix",
+        default=env("CLEARANCE_NAME_PREFIX", "clearance"),
+        help="the governance stack's NamePrefix (its Lambda and role names derive from it)",
+    )
     parser.add_argument(
         "--team-account-ids",
         default=env("CLEARANCE_TEAM_ACCOUNT_IDS"),
         help="comma-separated team account ids (governance default)",
     )
     parser.add_argument(
-        "--governance-event-bus-arn", default=env("CLEARANCE_GOVERNANCE_EVENT_BUS_ARN")
-    )
-    parser.add_argument(
-        "--copy-artifacts-function-arn", default=env("CLEARANCE_COPY_ARTIFACTS_FUNCTION_ARN")
+        "--registry-admin-arns",
+        default=env("CLEARANCE_REGISTRY_ADMIN_ARNS"),
+        help="comma-separated governance role ARNs that may assume the registry-admin role",
     )
     parser.add_argument(
         "--studio-role-arns",
@@ -520,9 +663,24 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         raise PackageError(
             "--bundle-bucket", f"{bucket!r} is not a bucket name", "Use 3-63 a-z0-9.-"
         )
-    governance = args.governance_account_id
-    if governance and not ACCOUNT_ID.fullmatch(governance):
-        raise PackageError("--governance-account-id", f"{governance!r} is not 12 digits", "Fix it")
+    governance = args.governance_account_id or ""
+    if not ACCOUNT_ID.fullmatch(governance):
+        raise PackageError(
+            "--governance-account-id",
+            f"{governance!r} is not a 12-digit account id",
+            "Give the governance account (or CLEARANCE_GOVERNANCE_ACCOUNT_ID)",
+        )
+    organization = args.organization_id or ""
+    if not ORGANIZATION_ID.fullmatch(organization):
+        raise PackageError(
+            "--organization-id",
+            f"{organization!r} is not an organization id",
+            "Give o-... (or CLEARANCE_ORGANIZATION_ID)",
+        )
+    if not NAME_PREFIX.fullmatch(args.name_prefix):
+        raise PackageError(
+            "--name-prefix", f"{args.name_prefix!r} is not a NamePrefix", "Use 3-20 a-z0-9-"
+        )
     prefix = (args.prefix or f"clearance/{project_version()}").strip("/")
     if not re.fullmatch(r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", prefix):
         raise PackageError("--prefix", f"{prefix!r} is not a plain key prefix", "Use a-z0-9._-/")
@@ -534,10 +692,13 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         prefix=prefix,
         answers=_parse_answers(args),
         governance_account_id=governance,
+        organization_id=organization,
         team_account_ids=_accounts(args.team_account_ids, "--team-account-ids"),
-        governance_event_bus_arn=args.governance_event_bus_arn,
-        copy_artifacts_function_arn=args.copy_artifacts_function_arn,
         studio_role_arns=studio,
+        name_prefix=args.name_prefix,
+        registry_admin_arns=tuple(
+            a.strip() for a in (args.registry_admin_arns or "").split(",") if a.strip()
+        ),
     )
 
 

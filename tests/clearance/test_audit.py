@@ -238,7 +238,7 @@ def test_reevaluate_refuses_to_run_blind(registry, tmp_path, capsys, monkeypatch
     policy_path.write_text("version: 1\nrules:\n  - id: x\n    report: nope\n", encoding="utf-8")
     assert main([*base, "--policy", str(policy_path), "--allowed-buckets", BUCKET]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and err[0].startswith("ERROR: --policy: ")
+    assert len(err) == 1 and err[0].startswith("ERROR: x.report: ")  # the policy's own field
 
 
 def test_unreachable_endpoint_is_one_error_line(capsys, monkeypatch):

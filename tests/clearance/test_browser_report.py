@@ -160,3 +160,37 @@ def test_chromium_screenshot_shows_pass_and_fail_bars(page, tmp_path):
     # Pass bars, the PASS badges and the fail bars / Rejected banner are drawn in these colours.
     assert pixels_near(PASS_COLOUR) > 500
     assert pixels_near(FAIL_COLOUR) > 5000
+
+
+def test_chromium_draws_interval_bars_and_the_inconclusive_colour(tmp_path):
+    """Measured checks: the DOM keeps every error bar, the screenshot shows the amber outcome."""
+    from PIL import Image
+    from test_report_render import ENDPOINT, INCONCLUSIVE, NO_INTERVAL, TOUCHING, checks_doc
+
+    from clearance.evidence.report_html import INCONCLUSIVE_COLOUR
+
+    if CHROMIUM is None:
+        pytest.skip(INSTALL_HINT)
+    doc = checks_doc(TOUCHING, INCONCLUSIVE, NO_INTERVAL, endpoint=ENDPOINT)
+    page = write_report(tmp_path / "measured.html", parse_checks(doc))
+    result = run_chromium(["--dump-dom", page.as_uri()], tmp_path / "profile")
+    assert result.returncode == 0, result.stderr[-2000:]
+    elements = parse(result.stdout)
+    bars = [e["attrs"] for e in elements if e["attrs"].get("class") == "interval"]
+    assert [(b["data-lower"], b["data-upper"], b["data-outcome"]) for b in bars] == [
+        ("0.02", "0.1", "pass"),
+        ("-0.04", "0.2", "inconclusive"),
+    ]
+    shot = tmp_path / "measured.png"
+    result = run_chromium(
+        [f"--screenshot={shot}", f"--window-size={WINDOW[0]},{WINDOW[1]}", page.as_uri()],
+        tmp_path / "profile2",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    target = tuple(int(INCONCLUSIVE_COLOUR[i : i + 2], 16) for i in (1, 3, 5))
+    with Image.open(shot) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20) or []
+    amber = sum(
+        n for n, c in colours if all(abs(a - b) <= 12 for a, b in zip(c, target, strict=True))
+    )
+    assert amber > 800  # the badge, the block's border and the error bar

@@ -34,11 +34,15 @@ def load_template(path: Path) -> dict[str, Any]:
 
 def expand_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Resources, with each `Fn::ForEach` body included once (loop variable left unresolved)."""
+    return _expand(template.get("Resources", {}))
+
+
+def _expand(fragment: dict[str, Any]) -> dict[str, dict[str, Any]]:
     resources: dict[str, dict[str, Any]] = {}
-    for name, body in template.get("Resources", {}).items():
+    for name, body in fragment.items():
         if name.startswith("Fn::ForEach::"):
-            _var, _collection, fragment = body
-            resources.update(fragment)
+            _var, _collection, inner = body
+            resources.update(_expand(inner))  # loops may nest
         else:
             resources[name] = body
     return resources
@@ -72,8 +76,12 @@ BUNDLE_ARGS = [
     "clearance-bundle-test",
     "--governance-account-id",
     "111111111111",
+    "--organization-id",
+    "o-exampleorg01",
     "--team-account-ids",
     "222222222222,333333333333",
+    "--registry-admin-arns",
+    "arn:aws:iam::111111111111:role/governance-admin",
     "--studio-role-arns",
     "arn:aws:iam::222222222222:role/service-role/AmazonSageMaker-ExecutionRole-Test",
     "--answer",

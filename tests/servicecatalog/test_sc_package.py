@@ -78,7 +78,9 @@ def test_template_handlers_import_from_the_lambda_zip(tmp_path: Path, templates:
     handlers = sorted(
         r["Properties"]["Handler"]
         for r in resources.values()
-        if isinstance(r, dict) and r.get("Type") == "AWS::Lambda::Function"
+        if isinstance(r, dict)
+        and r.get("Type") == "AWS::Lambda::Function"
+        and "ZipFile" not in r["Properties"]["Code"]  # the inline registry-groups function
     )
     assert len(handlers) == 2
     script = (
@@ -91,6 +93,10 @@ def test_template_handlers_import_from_the_lambda_zip(tmp_path: Path, templates:
         "    assert callable(getattr(loaded, function)), handler\n"
         "import yaml\n"
         f"assert yaml.__file__.startswith({str(zipped)!r})\n"
+        "from clearance.handlers import handler_metrics\n"
+        "import aws_lambda_powertools\n"
+        f"assert aws_lambda_powertools.__file__.startswith({str(zipped)!r})\n"
+        "handler_metrics('copy-artifacts').flush_metrics()\n"
     )
     env = {**os.environ, "PYTHONPATH": ""}
     result = subprocess.run(
@@ -130,7 +136,7 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
     manifest = json.loads((bundle / "manifest.json").read_text())
     template = load_template(bundle / "governance-product.json")
     resources = template["Resources"]
-    pattern = json.loads(PATTERN_FILE.read_text())
+    pattern = package.governance_pattern(json.loads(PATTERN_FILE.read_text()))
     assert resources["StartApprovalRule"]["Properties"]["EventPattern"] == pattern
     body = resources["ApprovalPipeline"]["Properties"]["PipelineDefinition"]
     text = body["PipelineDefinitionBody"]["Fn::Sub"]
@@ -140,8 +146,10 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
         "AWS::AccountId",
     }
     definition = json.loads(text)
-    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Update"]
-    assert {p["Name"] for p in definition["Parameters"]} == {"ModelPackageArn", "PolicyS3Uri"}
+    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Verify", "Update"]
+    # The policy location is fixed in the definition: nobody starting an execution can choose it.
+    assert {p["Name"] for p in definition["Parameters"]} == {"ModelPackageArn"}
+    assert "PolicyS3Uri" not in text and "s3://${GovernanceBucket}/${PolicyKey}" in text
     params = template["Parameters"]
     assert params["LambdaCodeKey"]["Default"] == manifest["keys"]["lambda"]
     assert (
@@ -149,19 +157,50 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
     )
     assert params["BundleBucket"]["Default"] == "clearance-bundle-test"
     assert params["TeamAccountIds"]["Default"] == "222222222222,333333333333"
+    assert params["OrganizationId"]["Default"] == "o-exampleorg01"
+    start = resources["StartApprovalFunction"]["Properties"]["Environment"]["Variables"]
+    assert "POLICY_S3_URI" not in start
 
 
 def test_rendered_model_build_and_portfolio_point_at_the_bundle(bundle: Path) -> None:
     """Seed code, governance settings and product template URLs are the packaged ones."""
     manifest = json.loads((bundle / "manifest.json").read_text())
-    model_build = load_template(bundle / "model-build-product.json")["Parameters"]
+    rendered = load_template(bundle / "model-build-product.json")
+    model_build = rendered["Parameters"]
     assert model_build["SeedCodeKey"]["Default"] == manifest["keys"]["seed"]
-    assert model_build["GovernanceAccountId"]["Default"] == "111111111111"
+    assert rendered["Mappings"]["Governance"]["Wiring"] == {
+        "AccountId": "111111111111",
+        "NamePrefix": "clearance",
+        "OrganizationId": "o-exampleorg01",
+        "ReportSuffix": ".json",
+    }
     portfolio = load_template(bundle / "portfolio.json")["Parameters"]
     assert portfolio["ModelBuildTemplateKey"]["Default"] == manifest["keys"]["model-build-product"]
     assert portfolio["ProductVersion"]["Default"] == manifest["version"]
     s3_template = load_template(bundle / manifest["files"][manifest["keys"]["s3-template"]]["path"])
     assert s3_template == load_template(bundle / "model-build-product.json")
+
+
+def test_guardrails_are_rendered_for_the_deployment(bundle: Path) -> None:
+    """The SCPs and the RCP come with the governance account, prefix and organization filled in."""
+    rendered = sorted((bundle / "guardrails").glob("*.json"))
+    assert [p.name for p in rendered] == [
+        "rcp-evidence.json",
+        "scp-governance-account.json",
+        "scp-registry.json",
+    ]
+    for path in rendered:
+        text = path.read_text()
+        assert "{{" not in text and "111111111111" in text
+    rcp = json.loads((bundle / "guardrails" / "rcp-evidence.json").read_text())
+    assert "o-exampleorg01" in json.dumps(rcp) and "clearance-bundle-test" in json.dumps(rcp)
+    (writers,) = [
+        s for s in rcp["Statement"] if s["Sid"] == "OnlyTheRegistryAdminWritesPoliciesAndCode"
+    ]
+    assert writers["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111111111111:role/clearance-registry-admin",
+        "arn:aws:iam::111111111111:role/governance-admin",
+    ]
 
 
 def test_seed_code_is_the_baked_repository(bundle: Path) -> None:
@@ -194,6 +233,9 @@ def test_package_twice_gives_identical_bundles(bundle: Path, tmp_path: Path) -> 
         (["--answer", "project_name"], "--answer"),
         (["--team-account-ids", "12345"], "--team-account-ids"),
         (["--governance-account-id", "abc"], "--governance-account-id"),
+        (["--governance-account-id", ""], "--governance-account-id"),
+        (["--organization-id", "org-1"], "--organization-id"),
+        (["--name-prefix", "Bad_Prefix"], "--name-prefix"),
         (["--bundle-bucket", "Not_A_Bucket"], "--bundle-bucket"),
         (["--region", "mars"], "--region"),
     ],
@@ -203,7 +245,8 @@ def test_bad_input_is_one_error_line_and_nothing_written(
 ) -> None:
     """Bad flags: exit 2, one `ERROR: <field>: ...` line (and nothing else), no output."""
     out = tmp_path / "out"
-    assert package.main(["--out", str(out), *argv]) == 2
+    required = ["--governance-account-id", "111111111111", "--organization-id", "o-exampleorg01"]
+    assert package.main(["--out", str(out), *required, *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"ERROR: {field}: "), err
     assert not out.exists()

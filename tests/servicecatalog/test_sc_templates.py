@@ -31,7 +31,13 @@ STAR_RESOURCE_ALLOW_LIST = {
     "xray:PutTraceSegments": "no resource-level permission; the API requires Resource '*'",
     "xray:PutTelemetryRecords": "no resource-level permission; the API requires Resource '*'",
     "cloudwatch:PutMetricData": "no resource-level permission (narrowed by cloudwatch:namespace)",
+    "cloudformation:ValidateTemplate": "no resource-level permission; the API requires '*'",
+    "cloudformation:GetTemplateSummary": "of a template not yet a stack: no resource to name",
+    "kms:CreateKey": "the key's ARN does not exist before it is created",
 }
+# Permissions boundaries grant nothing (they cap a role's own, resource-scoped policies): exempt
+# from the service-wide and Resource "*" rules, and each must be used as a boundary somewhere.
+BOUNDARY_POLICIES = {"ProjectRoleBoundary"}
 # In a KMS key policy, Resource "*" means "this key": a key policy cannot name its key otherwise.
 KEY_POLICY_TYPES = {"AWS::KMS::Key"}
 READ_VERBS = ("Get", "List", "Describe", "BatchGet", "BatchCheck", "Head")
@@ -72,6 +78,10 @@ PSEUDO_MAX = {
     "AWS::Region": 14,
     "AWS::Partition": 10,
     "AWS::URLSuffix": 16,
+    # Fn::ForEach loop variables of the governance template (longest member of each collection).
+    "Service": len("copy-artifacts"),
+    "Metric": len("MalformedEvents"),
+    "TeamAccountId": 12,
 }
 
 # The buildspec can rely on these without the project setting them.
@@ -133,6 +143,8 @@ def test_no_statement_allows_every_action(templates: dict[str, Any], name: str) 
         assert statements, f"{name}: no policy statements found (walker broken?)"
     for resource, rtype, statement in statements:
         assert "NotAction" not in statement, f"{name}:{resource}: NotAction is too broad"
+        if resource in BOUNDARY_POLICIES:
+            continue
         for action in _as_list(statement["Action"]):
             assert action != "*", f"{name}:{resource}: Action '*'"
             if statement["Effect"] == "Allow" and str(action).endswith(":*"):
@@ -150,6 +162,8 @@ def test_no_star_resource_on_write_actions(templates: dict[str, Any], name: str)
         if statement["Effect"] != "Allow" or "Resource" not in statement:
             continue
         if "*" not in _as_list(statement["Resource"]) or rtype in KEY_POLICY_TYPES:
+            continue
+        if resource in BOUNDARY_POLICIES:
             continue
         for action in _as_list(statement["Action"]):
             verb = str(action).split(":", 1)[1]
@@ -245,6 +259,9 @@ def test_parameters_are_constrained_described_and_grouped(
     for pname, spec in params.items():
         assert spec.get("Description"), f"{name}:{pname}: no Description"
         if "AllowedValues" in spec:
+            continue
+        if spec["Type"] == "Number":
+            assert {"MinValue", "MaxValue"} <= set(spec), f"{name}:{pname}: unbounded number"
             continue
         assert "AllowedPattern" in spec, f"{name}:{pname}: neither AllowedValues nor AllowedPattern"
         assert spec.get("ConstraintDescription"), f"{name}:{pname}: no ConstraintDescription"
@@ -344,24 +361,50 @@ def test_model_build_product_is_visible_in_studio(templates: dict[str, Any]) -> 
     product = templates["portfolio.yaml"]["Resources"]["ModelBuildProduct"]
     assert {"Key": "sagemaker:studio-visibility", "Value": "true"} in product["Properties"]["Tags"]
     constraint = templates["portfolio.yaml"]["Resources"]["ModelBuildLaunchRole"]
-    assert "LaunchRoleName" in json.dumps(constraint["Properties"]["RoleArn"])
-    default = templates["portfolio.yaml"]["Parameters"]["LaunchRoleName"]["Default"]
-    assert default == "service-role/AmazonSageMakerServiceCatalogProductsLaunchRole"
+    assert constraint["Properties"]["RoleArn"] == {"Fn::GetAtt": ["LaunchRole", "Arn"]}
 
 
-def test_model_package_group_policy_lets_governance_decide(templates: dict[str, Any]) -> None:
-    """The group's resource policy gives the governance account describe, list and update only."""
-    group = templates["model-build-product.yaml"]["Resources"]["ModelPackageGroup"]
-    statements = group["Properties"]["ModelPackageGroupPolicy"]["Statement"]
-    actions = {a for s in statements for a in _as_list(s["Action"])}
-    assert actions == {
-        "sagemaker:DescribeModelPackage",
-        "sagemaker:DescribeModelPackageGroup",
-        "sagemaker:ListModelPackages",
-        "sagemaker:UpdateModelPackage",
+def test_launch_role_creates_only_bounded_roles(templates: dict[str, Any]) -> None:
+    """The dedicated launch role creates roles only with the project boundary, cannot remove it,
+    and every role of the model-build product carries it."""
+    resources = templates["portfolio.yaml"]["Resources"]
+    role = resources["LaunchRole"]["Properties"]
+    assert role["Path"] == "/clearance/" and role["RoleName"] == "clearance-project-launch-role"
+    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]}
+    create = statements["CreateBoundedProjectRoles"]
+    assert "iam:CreateRole" in create["Action"]
+    boundary = create["Condition"]["StringEquals"]["iam:PermissionsBoundary"]
+    assert boundary == {"Ref": "ProjectRoleBoundary"}
+    assert statements["NoBoundaryEscape"]["Effect"] == "Deny"
+    assert "iam:DeleteRolePermissionsBoundary" in statements["NoBoundaryEscape"]["Action"]
+    policy = resources["ProjectRoleBoundary"]["Properties"]
+    expected = f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy{policy['Path']}"
+    expected += policy["ManagedPolicyName"]
+    build = expand_resources(templates["model-build-product.yaml"])
+    roles = {n: r for n, r in build.items() if r["Type"] == "AWS::IAM::Role"}
+    assert len(roles) >= 4
+    for rname, body in roles.items():
+        assert body["Properties"]["PermissionsBoundary"] == {"Fn::Sub": expected}, rname
+
+
+def test_team_product_has_no_registry_group_and_no_wiring_parameter(
+    templates: dict[str, Any],
+) -> None:
+    """The group lives in the governance account (custom resource), and no launch parameter names
+    the governance account, its bus, its Lambdas or the report suffix: they are Mappings."""
+    template = templates["model-build-product.yaml"]
+    resources = expand_resources(template)
+    types = {r["Type"] for r in resources.values()}
+    assert "AWS::SageMaker::ModelPackageGroup" not in types
+    assert resources["RegistryGroup"]["Type"] == "Custom::ClearanceModelPackageGroup"
+    for param in template["Parameters"]:
+        assert not re.search(r"Governance|CopyArtifacts|EventBus|Suffix", param), param
+    assert set(template["Mappings"]["Governance"]["Wiring"]) == {
+        "AccountId",
+        "NamePrefix",
+        "OrganizationId",
+        "ReportSuffix",
     }
-    for statement in statements:
-        assert "GovernanceAccountId" in json.dumps(statement["Principal"])
 
 
 def test_checkov_suppressions_carry_reasons() -> None:
@@ -401,9 +444,15 @@ def _pattern_file() -> dict[str, Any]:
 
 
 def test_governance_rule_uses_the_shared_pattern(templates: dict[str, Any]) -> None:
-    """The start-approval rule's pattern is exactly the shared file; retries and a DLQ are set."""
+    """The start-approval rule's pattern is the shared file narrowed to the source accounts and to
+    the central registry's packages; retries and a DLQ are set."""
     rule = templates["governance-product.yaml"]["Resources"]["StartApprovalRule"]["Properties"]
-    assert rule["EventPattern"] == _pattern_file()
+    pattern = json.loads(json.dumps(rule["EventPattern"]))
+    account = pattern.pop("account")
+    assert "TeamAccountIds" in json.dumps(account) and "AWS::AccountId" in json.dumps(account)
+    (arn,) = pattern["detail"].pop("ModelPackageArn")
+    assert arn["prefix"]["Fn::Sub"].endswith(":${AWS::AccountId}:model-package/")
+    assert pattern == _pattern_file()
     (target,) = rule["Targets"]
     assert target["RetryPolicy"]["MaximumRetryAttempts"] >= 1
     assert target["DeadLetterConfig"]["Arn"] == {
@@ -418,7 +467,7 @@ def test_team_forwarding_rule_is_the_shared_pattern_narrowed_to_its_group(
     rule = templates["model-build-product.yaml"]["Resources"]["ForwardPendingPackagesRule"]
     pattern = json.loads(json.dumps(rule["Properties"]["EventPattern"]))
     group = pattern["detail"].pop("ModelPackageGroupName")
-    assert group == [{"Fn::Sub": "${SageMakerProjectName}-${SageMakerProjectId}"}]
+    assert group == [{"Fn::GetAtt": ["RegistryGroup", "ModelPackageGroupName"]}]
     assert pattern == _pattern_file()
 
 
@@ -462,4 +511,32 @@ def test_codebuild_sets_every_variable_the_buildspec_reads(templates: dict[str, 
 def test_template_files_are_the_only_ones() -> None:
     """servicecatalog/ holds the templates and their notes only (no stray rendered copies)."""
     names = {p.name for p in TEMPLATE_DIR.iterdir()}
-    assert names <= set(TEMPLATE_NAMES) | {"README.md", "s3-templates.md"}, names
+    assert names <= set(TEMPLATE_NAMES) | {"README.md", "s3-templates.md", "guardrails"}, names
+
+
+GUARDRAILS = TEMPLATE_DIR / "guardrails"
+GUARDRAIL_PLACEHOLDERS = {
+    "GovernanceAccountId",
+    "NamePrefix",
+    "OrganizationId",
+    "BundleBucket",
+    "RegistryAdminArns",
+}
+
+
+@pytest.mark.parametrize("path", sorted(GUARDRAILS.glob("*.json")), ids=lambda p: p.name)
+def test_guardrails_are_valid_organization_policies(path: Any) -> None:
+    """Each SCP/RCP parses, fits the 5,120-character limit once rendered, denies only, names the
+    exempt role by aws:PrincipalArn, and uses only the placeholders tools/package.py fills in."""
+    text = path.read_text(encoding="utf-8")
+    assert set(re.findall(r"\{\{(\w+)\}\}", text)) <= GUARDRAIL_PLACEHOLDERS
+    rendered = text.replace("{{GovernanceAccountId}}", "222222222222")
+    policy = json.loads(rendered)
+    assert len(json.dumps(policy, separators=(",", ":"))) <= 5120
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Deny", statement["Sid"]
+        if path.name.startswith("rcp-"):
+            assert statement["Principal"] == "*"  # RCPs require it
+        else:
+            assert "Principal" not in statement  # SCPs forbid it
+    assert len(list(GUARDRAILS.glob("*.json"))) == 3

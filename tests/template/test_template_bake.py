@@ -42,6 +42,7 @@ SHARED_FILES = [
     "pipelines/offline.py",
     "pipelines/run_pipeline.py",
     "pipelines/{module}/__init__.py",
+    "pipelines/{module}/digest.py",
     "pipelines/{module}/pipeline.py",
     "tests/conftest.py",
 ]
@@ -49,6 +50,7 @@ TABULAR_FILES = [
     "pipelines/local.py",
     "pipelines/reports.py",
     "pipelines/sample_data.py",
+    "pipelines/{module}/evidence.py",
     "pipelines/{module}/predict.py",
     "pipelines/{module}/preprocess.py",
     "pipelines/{module}/schema.py",
@@ -250,6 +252,24 @@ def test_answers_reach_the_python_constants(project: Path, answers: dict[str, An
         "training_instance_type",
     ):
         assert answers[key] in values, key
+
+
+def test_pipeline_can_only_register_pending_packages(
+    project: Path, answers: dict[str, Any]
+) -> None:
+    """No ModelApprovalStatus pipeline parameter: the baked pipeline always registers
+    PendingManualApproval, and CodeBuild registers into the central registry group's ARN."""
+    module = project / "pipelines" / answers["module_name"]
+    for name in ("pipeline.py", "pipeline_llm.py"):
+        path = module / name
+        if not path.is_file():
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert 'REGISTRATION_STATUS = "PendingManualApproval"' in text, name
+        assert "approval_status=REGISTRATION_STATUS" in text, name
+        assert 'name="ModelApprovalStatus"' not in text, name
+    buildspec = (project / "codebuild-buildspec.yml").read_text(encoding="utf-8")
+    assert '\\"model_package_group_name\\": \\"${MODEL_PACKAGE_GROUP_ARN}\\"' in buildspec
 
 
 # Answers the LLM variant does not use (the README says so).

@@ -15,6 +15,8 @@ Writes (OUT = --output-dir):
     OUT/reports/model_bias/analysis.json         Clarify post_training_bias_metrics (test split)
     OUT/reports/explainability/analysis.json     Clarify kernel_shap global SHAP values
     OUT/reports/model_quality/statistics.json    Model Monitor model-quality statistics
+    OUT/evidence/manifest.json (+ evaluation/, clarify/)  the verification bundle (evidence.py):
+                                                 the split, Clarify configs and their sha256
 
 Everything is built in a scratch directory next to OUT and moved into place at the end, so a failed
 or interrupted run leaves the previous OUT as it was and nothing half-written.
@@ -35,7 +37,13 @@ from typing import NoReturn
 import pandas as pd
 
 from pipelines import reports, sample_data
-from pipelines.{{ cookiecutter.module_name }} import predict, preprocess, schema, train_local
+from pipelines.{{ cookiecutter.module_name }} import (
+    evidence,
+    predict,
+    preprocess,
+    schema,
+    train_local,
+)
 
 logger = logging.getLogger("pipelines.local")
 
@@ -45,6 +53,7 @@ REPORT_PATHS = {
     "explainability": Path("reports/explainability/analysis.json"),
     "model_quality": Path("reports/model_quality/statistics.json"),
 }
+EVIDENCE_DIR = Path("evidence")
 # KernelExplainer's cost is rows explained x background rows x samples: small on purpose.
 SHAP_BACKGROUND_ROWS = 20
 SHAP_EXPLAIN_ROWS = 40
@@ -97,6 +106,8 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     )
     quality = reports.model_quality_report(table, seed)
     reports.write_json(quality, out / REPORT_PATHS["model_quality"])
+    # What the governance account needs to recompute the reports above with the model itself.
+    evidence.write_bundle(train, test, archive, out / EVIDENCE_DIR)
 
 
 def run(

@@ -13,7 +13,7 @@ from typing import Any
 
 from clearance.contract import exitcodes, fmt
 from clearance.contract.args import ArgumentParser
-from clearance.contract.errors import ClearanceError
+from clearance.contract.errors import ClearanceError, error_line
 from clearance.decide.checks import Decision
 from clearance.policy import Policy, load_policy, resolve_policy
 
@@ -52,6 +52,30 @@ def _error(message: str) -> int:
     return EXIT_INVALID
 
 
+def usage_error(field: str, problem: str, fix: str) -> int:
+    """Print the one ``ERROR: <field>: <problem>. <fix>`` line; exit code 2."""
+    fix = fix[:1].upper() + fix[1:]
+    print(error_line(field, " ".join(problem.split()), fix), file=sys.stderr)
+    return EXIT_INVALID
+
+
+def aws_error(exc: Exception, what: str | None = None) -> int:
+    """An AWS call failed: one line naming WHAT (else the failed operation, else "AWS"), the error
+    code and message; exit code 3. The same line for every command."""
+    response = getattr(exc, "response", None)
+    field = what or "AWS"
+    if isinstance(response, dict):
+        err = response.get("Error") or {}
+        field = what or getattr(exc, "operation_name", None) or "AWS"
+        detail = f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".rstrip(": ")
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+    detail = " ".join(detail.split()).rstrip(".") or type(exc).__name__
+    fix = "Check the name or ARN, your credentials, the region and AWS_ENDPOINT_URL"
+    print(error_line(field, detail, fix), file=sys.stderr)
+    return EXIT_AWS
+
+
 # ------------------------------------------------------------------------------------ output
 
 
@@ -78,7 +102,7 @@ def render_table(decision: Decision, reason_width: int | None = None) -> str:
         rows.append(
             (
                 check.id,
-                "pass" if check.passed else "FAIL",
+                {"pass": "pass", "inconclusive": "INCONCLUSIVE"}.get(check.outcome, "FAIL"),
                 values,
                 _fmt_bounds(dict(check.bounds)),
                 reason,

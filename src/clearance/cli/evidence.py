@@ -19,12 +19,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from clearance.cli.common import aws_error, usage_error
+from clearance.contract import args as contract_args
 from clearance.contract import exitcodes
-from clearance.contract.errors import error_line
 from clearance.evidence.audit import audit_group, reevaluate_group
 from clearance.evidence.checks_view import load_checks_file
 from clearance.evidence.common import EvidenceError
-from clearance.evidence.parse import load_reports_dir, parse_reports
+from clearance.evidence.parse import (
+    ENDPOINT,
+    load_reports_dir,
+    parse_reports,
+    read_endpoint_report,
+)
 from clearance.evidence.report_html import write_report
 from clearance.policy import PolicyError, load_policy, resolve_policy
 
@@ -33,52 +39,49 @@ ALLOWED_BUCKETS_ENV = "CLEARANCE_ALLOWED_BUCKETS"
 
 
 class Progress:
-    """`[i/n] what` on stderr: rewritten in place on a terminal, about ten lines in a log."""
+    """``[i/n] label`` on stderr: a rich bar on a terminal, about ten plain lines in a log (no
+    escape codes, so CI logs stay readable). Called as ``progress(done, total, what)``."""
 
     def __init__(self, label: str, stream: TextIO | None = None) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.last_decile = -1
+        self.bar: Any = None
+        self.task: Any = None
 
     def __call__(self, done: int, total: int, what: str) -> None:
         if total < 2:
             return
-        if self.tty:
-            self.stream.write(f"\r[{done}/{total}] {self.label} {what[-60:]}\x1b[K")
-            if done == total:
-                self.stream.write("\n")
-        else:
+        if not self.tty:
             decile = done * 10 // total
             if decile != self.last_decile:
                 self.last_decile = decile
                 self.stream.write(f"[{done}/{total}] {self.label}\n")
-        self.stream.flush()
+                self.stream.flush()
+            return
+        if self.bar is None:
+            from rich.console import Console
+            from rich.markup import escape
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(
+                TextColumn(escape(self.label)),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[what]}", markup=False),
+                console=Console(file=self.stream),
+            )
+            self.task = self.bar.add_task(self.label, total=total, what="")
+            self.bar.start()
+        self.bar.update(self.task, completed=done, what=what[-60:])
+        if done >= total:
+            self.bar.stop()
 
 
-def _error(field: str, problem: str, fix: str) -> int:
-    print(error_line(field, problem, fix), file=sys.stderr)
-    return exitcodes.USAGE
-
-
-def _aws_error(exc: Exception) -> int:
-    from botocore.exceptions import ClientError
-
-    if isinstance(exc, ClientError):
-        err = exc.response.get("Error", {})
-        op = getattr(exc, "operation_name", "AWS call")
-        print(
-            f"ERROR: {op}: {err.get('Code', 'Error')}: {err.get('Message', '')}. "
-            "Check the name, your credentials and AWS_ENDPOINT_URL",
-            file=sys.stderr,
-        )
-    else:
-        print(
-            f"ERROR: AWS: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}. "
-            "Check your credentials, region and AWS_ENDPOINT_URL",
-            file=sys.stderr,
-        )
-    return exitcodes.AWS
+_error = usage_error
+_aws_error = aws_error
 
 
 def _clients() -> tuple[Any, Any]:
@@ -123,6 +126,11 @@ def add_report_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder with the reports the decision used (a `make local` reports/ folder, or "
         "<kind>.json files); adds SHAP and bias charts",
     )
+    parser.add_argument(
+        "--endpoint-report",
+        help="the staging endpoint checks' report (`clearance endpoint-check` JSON); "
+        "default: endpoint.json in --reports-dir, else the one checks.json carries",
+    )
     parser.add_argument("--out", required=True, help="HTML file to write")
     parser.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -135,11 +143,23 @@ def run_report(args: argparse.Namespace) -> int:
         return _error("--out", f"{out} is a directory", "pass a file name ending in .html")
     try:
         checks = load_checks_file(args.checks)
-        evidence = None
+        reports: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         if args.reports_dir:
             reports, sources = load_reports_dir(args.reports_dir)
+        if args.endpoint_report:
+            reports[ENDPOINT] = read_endpoint_report(args.endpoint_report)
+            sources[ENDPOINT] = str(args.endpoint_report)
+        evidence = None
+        if reports:
             evidence = parse_reports(reports)
             evidence.add_sources(sources)
+            if args.endpoint_report and evidence.endpoint is None:
+                raise EvidenceError(
+                    "--endpoint-report",
+                    evidence.endpoint_problem or "not an endpoint report",
+                    "pass the JSON `clearance endpoint-check` wrote",
+                )
     except EvidenceError as exc:
         return _error(exc.field, exc.problem, exc.fix)
     write_report(out, checks, evidence)
@@ -157,7 +177,7 @@ def run_report(args: argparse.Namespace) -> int:
             f"{checks.decision}: wrote {out} "
             f"({len(checks.checks)} checks, {len(checks.failed)} failed)"
         )
-    return 0
+    return exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -167,25 +187,46 @@ def run_report(args: argparse.Namespace) -> int:
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-package-group", required=True, help="model package group name")
     parser.add_argument("--json", action="store_true", help="print JSON (a list of packages)")
+    parser.add_argument(
+        "--governance-bucket",
+        default=None,
+        help="reconcile every decision against the approval's checks.json held in this bucket "
+        "(not the registry metadata); a finding exits 1",
+    )
+    parser.add_argument(
+        "--checks-prefix",
+        default="clearance-approval/",
+        help="where the approval pipeline writes its outputs (default: clearance-approval/)",
+    )
 
 
 def run_audit(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        sm, _ = _clients()
+        sm, s3 = _clients()
         missing = _require_group(sm, args.model_package_group)
         if missing is not None:
             return missing
         rows = audit_group(sm, args.model_package_group, Progress("describing"))
+        reconciled = None
+        if args.governance_bucket:
+            from clearance.evidence.reconcile import find_checks, reconcile
+
+            held, problems = find_checks(s3, args.governance_bucket, args.checks_prefix)
+            reconciled = reconcile(rows, held)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
     except (ClientError, BotoCoreError) as exc:
         return _aws_error(exc)
+    if reconciled is not None:
+        return _print_reconciled(reconciled, args.json)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
-        return 0
+        return exitcodes.OK
     if not rows:
         print(f"{args.model_package_group}: no model packages")
-        return 0
+        return exitcodes.OK
     print(
         _table(
             ["version", "status", "decided by", "decided at", "policy", "failed checks"],
@@ -206,7 +247,28 @@ def run_audit(args: argparse.Namespace) -> int:
             ],
         )
     )
-    return 0
+    return exitcodes.OK
+
+
+def _print_reconciled(reconciled: list[tuple[Any, str, str | None]], as_json: bool) -> int:
+    findings = sum(1 for _, verdict, _ in reconciled if verdict.startswith("FINDING"))
+    if as_json:
+        doc = [
+            {**r.to_json(), "reconciled": verdict, "governance_checks": uri}
+            for r, verdict, uri in reconciled
+        ]
+        print(json.dumps(doc, indent=2))
+    else:
+        print(
+            _table(
+                ["version", "status", "decided by", "governance checks.json"],
+                [
+                    [r.version if r.version is not None else "-", r.status, r.decided_by or "-", v]
+                    for r, v, _ in reconciled
+                ],
+            )
+        )
+    return exitcodes.REJECTED if findings else exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -264,8 +326,8 @@ def run_reevaluate(args: argparse.Namespace) -> int:
     try:
         # The group's effective policy: the same resolution the approval pipeline applies.
         policy = resolve_policy(load_policy(policy_path), overrides, args.model_package_group)
-    except PolicyError as exc:
-        return _error("--policy", str(exc), "fix the policy file")
+    except PolicyError as exc:  # the policy's own field, as `clearance check` names it
+        return _error(f"{exc.rule}.{exc.field}", exc.problem, exc.fix)
     except OSError as exc:
         return _error(
             "--policy", f"cannot read {args.policy}: {exc.strerror or exc}", "pass a policy YAML"
@@ -291,7 +353,7 @@ def run_reevaluate(args: argparse.Namespace) -> int:
         return _error(exc.field, exc.problem, exc.fix)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
-        return 0
+        return exitcodes.OK
     flips = sum(r.flips for r in rows)
     print(
         _table(
@@ -314,7 +376,7 @@ def run_reevaluate(args: argparse.Namespace) -> int:
         " (dry run: nothing changed)" if args.dry_run else f"; {decided} pending package(s) decided"
     )
     print(f"{len(rows)} package(s), {flips} recorded decision(s) would flip{tail}")
-    return 0
+    return exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------
@@ -349,9 +411,12 @@ def register(subparsers: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    parser = argparse.ArgumentParser(prog="clearance", description=__doc__.splitlines()[0])
+    parser = contract_args.ArgumentParser(prog="clearance", description=__doc__.splitlines()[0])
     register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else exitcodes.USAGE
     return args.func(args)
 
 

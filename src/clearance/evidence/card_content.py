@@ -18,8 +18,15 @@ from clearance.evidence.card_limits import (
     TEXT_2048,
     _clip,
 )
+from clearance.evidence.card_measures import (
+    check_note,
+    endpoint_item,
+    interval_text,
+    measured_item,
+)
 from clearance.evidence.card_validate import validate_content
 from clearance.evidence.checks_view import ChecksView
+from clearance.evidence.endpoint_view import EndpointView
 from clearance.evidence.package import PackageInfo
 from clearance.evidence.parse import BiasGroup, Evidence, MetricSection, MetricValue, ShapSet
 
@@ -28,7 +35,7 @@ from clearance.evidence.parse import BiasGroup, Evidence, MetricSection, MetricV
 
 
 def _number_metric(metric: MetricValue) -> dict[str, Any]:
-    name = _clip(metric.name, METRIC_NAME_MAX)
+    name = _clip(metric.name or "(unnamed)", METRIC_NAME_MAX)
     if metric.value is None:
         # The schema has no "missing" number; a string metric says so instead of inventing a value.
         return {
@@ -38,9 +45,30 @@ def _number_metric(metric: MetricValue) -> dict[str, Any]:
             "notes": _clip(metric.note or metric.description or "missing", NOTES_MAX),
         }
     entry: dict[str, Any] = {"name": name, "type": "number", "value": metric.value}
-    if metric.description:
-        entry["notes"] = _clip(metric.description, NOTES_MAX)
+    notes = [metric.description] if metric.description else []
+    if metric.interval is not None or metric.n is not None:
+        notes.append(interval_text(metric.interval))
+        if metric.n is not None:
+            notes.append(f"n {metric.n}")
+        notes += [f"{g} {n}" for g, n in sorted(metric.group_sizes.items())]
+    if notes:
+        entry["notes"] = _clip(", ".join(notes), NOTES_MAX)
     return entry
+
+
+def _metric_entries(metric: MetricValue) -> list[dict[str, Any]]:
+    """The metric, then its interval's ends as numbers (the card has no interval type)."""
+    entries = [_number_metric(metric)]
+    if metric.interval is not None and metric.value is not None:
+        for end, value in (("lower", metric.interval.lower), ("upper", metric.interval.upper)):
+            entries.append(
+                {
+                    "name": _clip(f"{metric.name} {end} 95%", METRIC_NAME_MAX),
+                    "type": "number",
+                    "value": value,
+                }
+            )
+    return entries
 
 
 def _bias_group(group: BiasGroup) -> dict[str, Any]:
@@ -73,7 +101,7 @@ def _shap_group(shap: ShapSet) -> dict[str, Any]:
 
 
 def _section_group(section: MetricSection) -> dict[str, Any]:
-    metric_data = [_number_metric(m) for m in section.metrics]
+    metric_data = [entry for m in section.metrics for entry in _metric_entries(m)]
     if section.matrix is not None:
         rows, cols, cells = section.matrix
         metric_data.append(
@@ -85,7 +113,8 @@ def _section_group(section: MetricSection) -> dict[str, Any]:
                 "y_axis_name": list(cols),
             }
         )
-    return {"name": _clip(section.name, NAME_MAX), "metric_data": metric_data}
+    # An evaluation named "" in a report still needs a 1-63 character group name.
+    return {"name": _clip(section.name or "(unnamed)", NAME_MAX), "metric_data": metric_data}
 
 
 def _check_group(checks: ChecksView) -> dict[str, Any]:
@@ -102,6 +131,9 @@ def _check_group(checks: ChecksView) -> dict[str, Any]:
             if v is not None
         )
         note = f"{check.report}/{check.metric}: values [{values}] bounds [{bounds}]. {check.reason}"
+        measured = check_note(check)
+        if measured:
+            note = f"{note} ({measured})"
         data.append(
             {
                 "name": _clip(check.id, METRIC_NAME_MAX),
@@ -126,8 +158,14 @@ def _evaluation_item(kind: str, groups: list[dict[str, Any]], evidence: Evidence
     return item
 
 
-def build_content(checks: ChecksView, evidence: Evidence, package: PackageInfo) -> dict[str, Any]:
-    """Model card content (a dict, serialised with json.dumps) for one decision."""
+def build_content(
+    checks: ChecksView,
+    evidence: Evidence,
+    package: PackageInfo,
+    endpoint: EndpointView | None = None,
+) -> dict[str, Any]:
+    """Model card content (a dict, serialised with json.dumps) for one decision; the staging
+    endpoint checks (ENDPOINT, else the evidence's, else checks.json's) when there are any."""
     meta = package.metadata
     project = meta.get("team:project", "") or "unknown project"
     description = meta.get("team:description", "") or package.description
@@ -194,7 +232,14 @@ def build_content(checks: ChecksView, evidence: Evidence, package: PackageInfo) 
             "metric_groups": [_check_group(checks)],
         }
     ]
-    for kind in sorted(set(by_kind) | set(evidence.problems)):
+    measured = measured_item(checks)
+    if measured is not None:
+        evaluation.append(measured)
+    endpoint = endpoint or evidence.endpoint or checks.endpoint
+    if endpoint is not None:
+        evaluation.append(endpoint_item(endpoint))
+    problems = {k for k in evidence.problems if k != "endpoint"}
+    for kind in sorted(set(by_kind) | problems):
         evaluation.append(_evaluation_item(kind, by_kind.get(kind, []), evidence))
 
     failed = ", ".join(c.id for c in checks.failed) or "none"
@@ -210,7 +255,8 @@ def build_content(checks: ChecksView, evidence: Evidence, package: PackageInfo) 
     }
     if checks.failed:
         caveats = "Rejected by Clearance. Failed checks: " + "; ".join(
-            f"{c.id}: {c.reason}" for c in checks.failed
+            f"{c.id}{' (inconclusive)' if c.outcome == 'inconclusive' else ''}: {c.reason}"
+            for c in checks.failed
         )
     else:
         caveats = f"Approved by Clearance: all {len(checks.checks)} policy checks passed."

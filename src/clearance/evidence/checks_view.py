@@ -6,13 +6,25 @@ import hashlib
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from clearance.contract.checks import ChecksError, decision_from_json
-from clearance.contract.status import APPROVED
+from clearance.contract.status import APPROVED, PENDING
 from clearance.evidence.common import DECISIONS, REGENERATE_FIX, EvidenceError
+from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
+from clearance.evidence.measured import (
+    INCONCLUSIVE,
+    Measure,
+    Verification,
+    counts,
+    finite,
+    measured_text,
+    parse_measure,
+    parse_outcome,
+    parse_verification,
+)
 
 # --------------------------------------------------------------------------------------------------
 # checks.json
@@ -62,6 +74,35 @@ class CheckView:
     values: tuple[CheckValue, ...]
     bounds: Bounds
     reason: str
+    # The extended contract (PLAN.md); defaults are what an old checks.json means.
+    outcome: str = ""  # pass | fail | inconclusive ("" = from `passed`)
+    measure: Measure | None = None
+    needed_n: dict[str, int] = field(default_factory=dict)
+    verification: Verification | None = None
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", "pass" if self.passed else "fail")
+
+    # Plain views of the measure, for callers that want numbers rather than the Measure.
+    @property
+    def recomputed(self) -> float | None:
+        return self.measure.value if self.measure is not None else None
+
+    @property
+    def interval(self) -> tuple[float, float] | None:
+        m = self.measure
+        return (m.interval.lower, m.interval.upper) if m and m.interval else None
+
+    @property
+    def group_sizes(self) -> dict[str, int]:
+        return dict(self.measure.group_sizes) if self.measure is not None else {}
+
+    @property
+    def measured_text(self) -> str:
+        """``recomputed 0.206; 95% interval [0.159, 0.267] (newcombe); n facet 774, rest 726;
+        rows that would decide: ...``, or "" for a check without measured evidence."""
+        return measured_text(self)
 
 
 @dataclass(frozen=True)
@@ -75,20 +116,23 @@ class ChecksView:
     evaluated_at: str
     reports: Mapping[str, Mapping[str, str]]
     sha256: str  # digest of the checks.json bytes, which the registry metadata also records
+    # Optional parts of a richer checks.json: the verification summary (bundle, tolerance) and the
+    # staging endpoint report (issue 13), shown when present.
+    verification: Mapping[str, str] = field(default_factory=dict)
+    endpoint: EndpointView | None = None
+    endpoint_problem: str = ""
 
     @property
     def failed(self) -> tuple[CheckView, ...]:
+        """Every check that did not pass (fail and inconclusive: both keep a package out)."""
         return tuple(c for c in self.checks if not c.passed)
 
+    @property
+    def inconclusive(self) -> tuple[CheckView, ...]:
+        return tuple(c for c in self.checks if c.outcome == INCONCLUSIVE)
 
-def _finite(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # JSON integers are unbounded; 10**400 is no metric
-        return None
-    return number if math.isfinite(number) else None
+
+_finite = finite
 
 
 def _bound(raw: Any, where: str) -> float | None:
@@ -142,9 +186,11 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
     if not isinstance(policy, Mapping):
         raise EvidenceError("policy", "must be an object with id, version, sha256", REGENERATE_FIX)
     decision = doc.get("decision")
-    if decision not in DECISIONS:
+    if decision not in (*DECISIONS, PENDING):
         raise EvidenceError(
-            "decision", f"must be Approved or Rejected, got {decision!r}", REGENERATE_FIX
+            "decision",
+            f"must be Approved, Rejected or {PENDING}, got {decision!r}",
+            REGENERATE_FIX,
         )
     raw_checks = doc.get("checks")
     if not isinstance(raw_checks, list):
@@ -167,6 +213,14 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
         if check_id in seen:
             raise EvidenceError(f"{where}id", f"duplicate check id {check_id!r}", REGENERATE_FIX)
         seen.add(check_id)
+        outcome = parse_outcome(item, item["passed"])
+        if outcome is None:
+            raise EvidenceError(
+                f"{where}outcome",
+                f"{item.get('outcome')!r} is not pass/fail/inconclusive or contradicts passed "
+                f"{item['passed']!r}",
+                REGENERATE_FIX,
+            )
         checks.append(
             CheckView(
                 id=check_id,
@@ -180,6 +234,10 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
                     abs_max=_bound(bounds.get("abs_max"), f"{where}bounds.abs_max"),
                 ),
                 reason=_text(item, "reason", where, required=False),
+                outcome=outcome,
+                measure=parse_measure(item),
+                needed_n=counts(item.get("needed_n")),
+                verification=parse_verification(item),
             )
         )
     if decision == APPROVED and (not checks or any(not c.passed for c in checks)):
@@ -210,7 +268,37 @@ def parse_checks(doc: Any, sha256: str = "") -> ChecksView:
             if isinstance(v, Mapping)
         },
         sha256=sha256,
+        verification=_verification_summary(doc.get("verification")),
+        **_endpoint(doc.get("endpoint")),
     )
+
+
+def _verification_summary(raw: Any) -> dict[str, str]:
+    """What the recomputation was made from (bundle summary, tolerance), as text rows."""
+    if not isinstance(raw, Mapping):
+        return {}
+    rows: dict[str, str] = {}
+    for key, value in raw.items():
+        if key == "metrics":  # the per-check numbers are shown with each check
+            continue
+        if isinstance(value, Mapping):
+            rows.update({f"{key}.{k}": _shown(v) for k, v in value.items()})
+        else:
+            rows[str(key)] = _shown(value)
+    return rows
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)[:300]
+
+
+def _endpoint(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    try:
+        return {"endpoint": parse_endpoint(raw)}
+    except ValueError as exc:
+        return {"endpoint_problem": str(exc)}
 
 
 def load_checks_file(path: str | Path) -> ChecksView:

@@ -8,8 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clearance.evidence.checks_view import _finite
 from clearance.evidence.common import MAX_REPORT_BYTES, REPORT_DIR_CANDIDATES, EvidenceError
+from clearance.evidence.endpoint_view import EndpointView, parse_endpoint
+from clearance.evidence.measured import Interval, counts, parse_interval
+from clearance.evidence.measured import finite as _finite
+
+ENDPOINT = "endpoint"  # the staging endpoint checks' report (issue 13), beside the decision's
+ENDPOINT_CANDIDATES = ("endpoint.json", "endpoint/report.json")
 
 # --------------------------------------------------------------------------------------------------
 # Reports
@@ -21,6 +26,10 @@ class MetricValue:
     value: float | None
     description: str = ""
     note: str = ""  # why value is None (Clarify's `error`, null, NaN, ...)
+    # A metric in the shared shape {"value", "n", "interval", "group_sizes"} (LLM evaluation 2.0).
+    interval: Interval | None = None
+    n: int | None = None
+    group_sizes: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,8 @@ class Evidence:
     # The kind a document turned out to be, when its slot serves two (model_quality holding an LLM
     # evaluation): its source is filed under what the document is.
     actual_kind: dict[str, str] = field(default_factory=dict)
+    endpoint: EndpointView | None = None
+    endpoint_problem: str = ""
 
     def add_sources(self, sources: Mapping[str, str]) -> None:
         for kind, source in sources.items():
@@ -155,8 +166,24 @@ def _confusion_matrix(raw: Mapping[str, Any]):
     return (tuple(rows), tuple(cols), tuple(cells)) if rows and cols else None
 
 
+def _is_measured(body: Any) -> bool:
+    return isinstance(body, Mapping) and "value" in body and ("interval" in body or "n" in body)
+
+
+def _measured_metric(name: str, body: Mapping[str, Any]) -> MetricValue:
+    metric = _metric(name, body.get("value"), error=body.get("error"))
+    interval, problem = parse_interval(body.get("interval"))
+    n = counts({"n": body.get("n")}).get("n")
+    note = metric.note or problem
+    return MetricValue(
+        metric.name, metric.value, "", note, interval, n, counts(body.get("group_sizes"))
+    )
+
+
 def _flatten(prefix: str, body: Any, out: list[MetricValue]) -> None:
-    if isinstance(body, Mapping):
+    if _is_measured(body):
+        out.append(_measured_metric(prefix, body))
+    elif isinstance(body, Mapping):
         for key, value in body.items():
             _flatten(f"{prefix}.{key}" if prefix else str(key), value, out)
     elif isinstance(body, int | float | type(None)) and not isinstance(body, bool):
@@ -170,7 +197,9 @@ def _llm_sections(doc: Mapping[str, Any]) -> list[MetricSection]:
     sections = []
     for name, evaluation in body.items():
         metrics: list[MetricValue] = []
-        _flatten("", evaluation, metrics)
+        # A bare number (or null) as the whole evaluation is named after the evaluation.
+        whole = not isinstance(evaluation, Mapping) or _is_measured(evaluation)
+        _flatten(str(name) if whole else "", evaluation, metrics)
         sections.append(MetricSection("llm_evaluation", str(name), tuple(metrics)))
     return sections
 
@@ -200,6 +229,8 @@ def parse_reports(reports: Mapping[str, bytes | None | str]) -> Evidence:
                 raise ValueError("no llm_evaluation section")
             elif kind == "explainability":
                 evidence.shap.extend(_shap_sets(doc))
+            elif kind == ENDPOINT:
+                evidence.endpoint = parse_endpoint(doc)
             elif kind in ("bias_pre_training", "bias_post_training"):
                 stage = kind.removeprefix("bias_")
                 evidence.bias.extend(_bias_groups(doc.get(f"{stage}_bias_metrics"), stage))
@@ -207,7 +238,21 @@ def parse_reports(reports: Mapping[str, bytes | None | str]) -> Evidence:
                 evidence.problems[kind] = "unknown report kind"
         except (ValueError, UnicodeDecodeError, RecursionError) as exc:
             evidence.problems[kind] = f"unreadable: {str(exc)[:200]}"
+    if ENDPOINT in evidence.problems:
+        evidence.endpoint_problem = evidence.problems[ENDPOINT]
     return evidence
+
+
+def read_endpoint_report(path: str | Path, option: str = "--endpoint-report") -> bytes:
+    """The bytes of an endpoint report file, or EvidenceError naming OPTION."""
+    path = Path(path)
+    fix = "pass the endpoint report `clearance endpoint-check` wrote"
+    try:
+        if path.stat().st_size > MAX_REPORT_BYTES:
+            raise EvidenceError(option, f"{path} is larger than {MAX_REPORT_BYTES} bytes", fix)
+        return path.read_bytes()
+    except OSError as exc:
+        raise EvidenceError(option, f"cannot read {path}: {exc.strerror or exc}", fix) from None
 
 
 def load_reports_dir(directory: str | Path) -> tuple[dict[str, bytes | None | str], dict[str, str]]:
@@ -231,4 +276,9 @@ def load_reports_dir(directory: str | Path) -> tuple[dict[str, bytes | None | st
                 else:
                     reports[kind] = path.read_bytes()
                 break
+    for candidate in ENDPOINT_CANDIDATES:
+        path = directory / candidate
+        if path.is_file() and path.stat().st_size <= MAX_REPORT_BYTES:
+            sources[ENDPOINT], reports[ENDPOINT] = str(path), path.read_bytes()
+            break
     return reports, sources

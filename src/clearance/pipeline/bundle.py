@@ -1,5 +1,7 @@
 """The approval steps' code bundle: the ``clearance`` runtime package (never ``clearance_dev``) plus
-pure-Python PyYAML, as one deterministic zip the pipeline's processing steps put on PYTHONPATH.
+the pure-Python parts of its dependencies (PyYAML; Jinja2 and MarkupSafe for the HTML report, whose
+C speed-up is left out: MarkupSafe falls back to its pure-Python escape), as one deterministic zip
+the pipeline's processing steps put on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ __all__ = ["build_code_bundle"]
 
 # The whole runtime package: src/clearance/ (this file is src/clearance/pipeline/bundle.py).
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
-_BUNDLED_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".typed"}
+_BUNDLED_SUFFIXES = {".py", ".json", ".yaml", ".yml", ".typed", ".j2"}
+# Pure-Python dependencies shipped beside the package (the processing image does not promise them).
+VENDORED = ("yaml", "jinja2", "markupsafe")
 
 
 def build_code_bundle(out_path: str | Path) -> Path:
-    """Write the steps' code bundle (the ``clearance`` package + pure-Python PyYAML) as a zip.
+    """Write the steps' code bundle (the ``clearance`` package + :data:`VENDORED`) as a zip.
 
     Deterministic: sorted entries and a fixed timestamp, so an unchanged package gives the same
     bytes (and the same S3 ETag / digest) on every build.
@@ -26,11 +30,11 @@ def build_code_bundle(out_path: str | Path) -> Path:
     for path in sorted(_PACKAGE_DIR.rglob("*")):
         if path.is_file() and path.suffix in _BUNDLED_SUFFIXES and "__pycache__" not in path.parts:
             entries.append((f"clearance/{path.relative_to(_PACKAGE_DIR).as_posix()}", path))
-    yaml_dir = _pure_python_yaml_dir()
-    if yaml_dir is not None:
-        for path in sorted(yaml_dir.rglob("*.py")):
+    for name in VENDORED:
+        source = _pure_python_dir(name)
+        for path in sorted(source.rglob("*.py")):
             if "__pycache__" not in path.parts:
-                entries.append((f"yaml/{path.relative_to(yaml_dir).as_posix()}", path))
+                entries.append((f"{name}/{path.relative_to(source).as_posix()}", path))
     tmp = out.with_name(out.name + ".tmp")
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
@@ -45,9 +49,9 @@ def build_code_bundle(out_path: str | Path) -> Path:
     return out
 
 
-def _pure_python_yaml_dir() -> Path | None:
-    try:
-        import yaml
-    except ImportError:  # pragma: no cover - PyYAML is a declared dependency
-        return None
-    return Path(yaml.__file__).resolve().parent
+def _pure_python_dir(name: str) -> Path:
+    """Where the installed package NAME lives (a declared dependency: missing is an error)."""
+    import importlib
+
+    module = importlib.import_module(name)
+    return Path(module.__file__ or "").resolve().parent

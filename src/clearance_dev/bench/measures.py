@@ -15,7 +15,7 @@ from clearance_dev.bench.reports import (
     default_policy,
     realistic_reports,
 )
-from clearance_dev.progress import Progress, bar
+from clearance_dev.progress import Progress
 
 # --------------------------------------------------------------------------- (a) throughput
 
@@ -52,6 +52,7 @@ def bench_latency(registry: Registry, packages: int, progress: Progress) -> dict
     latencies = []
     statuses: dict[str, int] = {}
     wrong = 0
+    advance = progress.counter("decided", packages)
     for i in range(packages):
         kind = "fair" if i % 2 == 0 else "biased"
         arn = registry.register(kind)
@@ -65,8 +66,7 @@ def bench_latency(registry: Registry, packages: int, progress: Progress) -> dict
         status = registry.sm.describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
         statuses[status] = statuses.get(status, 0) + 1
         wrong += status != EXPECTED[kind]
-        if (i + 1) % 50 == 0 or i + 1 == packages:
-            progress.note(f"{bar((i + 1) / packages)} {i + 1}/{packages}")
+        advance(i + 1)
     ms = [x * 1000 for x in latencies]
     return {
         "packages": packages,
@@ -93,11 +93,11 @@ def bench_burst(registry: Registry, packages: int, progress: Progress) -> dict[s
     started = registry.started()
     progress.note(f"{len(started)} executions started")
     ours = set(arns)
+    advance = progress.counter("decided", len(started))
     for i, (execution_arn, package_arn) in enumerate(started):
         if package_arn in ours:
             registry.run_steps(execution_arn, package_arn)
-        if (i + 1) % 200 == 0 or i + 1 == len(started):
-            progress.note(f"{bar((i + 1) / len(started))} {i + 1}/{len(started)} decided")
+        advance(i + 1)
     elapsed = time.perf_counter() - start
     after = registry.count()
     approved = after[APPROVED] - before[APPROVED]

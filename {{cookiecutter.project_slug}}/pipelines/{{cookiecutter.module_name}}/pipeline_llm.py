@@ -4,8 +4,8 @@
          |
     EvaluateLLM  (ProcessingStep, FrameworkProcessor, PyTorch CPU image: llm/ + its entry script)
          |  memorization, disinformation, BBQ, BOLD  ->  evaluation.json
-    RegisterModel  (ModelStep: ModelApprovalStatus, default PendingManualApproval, with
-                    ModelMetrics.ModelQuality.Statistics = evaluation.json)
+    RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
+                    group, with ModelMetrics.ModelQuality.Statistics = evaluation.json)
 
 Why ModelQuality.Statistics: ModelMetrics has no slot for generative-model evaluations. Bias.* and
 Explainability.* are Clarify's analysis.json formats for tabular features and facets, which BBQ/BOLD
@@ -30,6 +30,7 @@ import atexit
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 import boto3
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.core.processing import FrameworkProcessor
+from sagemaker.core.processing import FrameworkProcessor, ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
@@ -46,9 +47,10 @@ from sagemaker.core.shapes import (
     ProcessingS3Output,
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import ProcessingStep
@@ -72,6 +74,10 @@ _ANSWERS: dict[str, str] = json.loads(
 )
 SAGEMAKER_PROJECT_NAME = _ANSWERS["sagemaker_project_name"]
 MODEL_PACKAGE_GROUP_NAME = _ANSWERS["model_package_group_name"]
+# Packages are registered for approval, never decided here: the central registry's group policy
+# and the organization's SCP refuse any other status (there is no ModelApprovalStatus parameter).
+# In the Service Catalog project, model_package_group_name is the governance group's ARN.
+REGISTRATION_STATUS = "PendingManualApproval"
 DESCRIPTION = _ANSWERS["description"]
 PROCESSING_INSTANCE_TYPE = _ANSWERS["processing_instance_type"]
 TRAINING_INSTANCE_TYPE = _ANSWERS["training_instance_type"]
@@ -80,8 +86,9 @@ BASE_JOB_PREFIX = SAGEMAKER_PROJECT_NAME
 MODEL_TYPE = "llm"
 
 STEP_EVALUATE = "EvaluateLLM"
+STEP_DIGEST = "DigestReports"
 STEP_REGISTER = "RegisterModel"
-STEP_NAMES = [STEP_EVALUATE, STEP_REGISTER]
+STEP_NAMES = [STEP_EVALUATE, STEP_DIGEST, STEP_REGISTER]
 
 PROCESSING_ROOT = "/opt/ml/processing"
 MODEL_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/model"
@@ -189,7 +196,8 @@ def get_pipeline(
         role: IAM role ARN the jobs run as (default: the caller's SageMaker execution role).
         default_bucket: S3 bucket for code and reports (default: the session's bucket).
         pipeline_name: name of the SageMaker Pipeline.
-        model_package_group_name: Model Registry group the model is registered in.
+        model_package_group_name: Model Registry group the model is registered in: a name, or
+            the ARN of the project's group in the governance account's central registry.
         base_job_prefix: prefix of job names and of the S3 folder this pipeline writes to.
         sagemaker_project_name: SageMaker project this pipeline belongs to (tags and metadata).
         sagemaker_project_id: SageMaker project id (tags).
@@ -218,9 +226,6 @@ def get_pipeline(
     processing_instance_type_param = ParameterString(
         name="ProcessingInstanceType", default_value=processing_instance_type
     )
-    model_approval_status = ParameterString(
-        name="ModelApprovalStatus", default_value="PendingManualApproval"
-    )
     model_data = ParameterString(
         name="ModelDataUrl", default_value=f"{base_uri}/candidate/model.tar.gz"
     )
@@ -238,7 +243,6 @@ def get_pipeline(
     }
     parameters = [
         processing_instance_type_param,
-        model_approval_status,
         model_data,
         inference_image,
         evaluation_model,
@@ -246,15 +250,16 @@ def get_pipeline(
         *datasets.values(),
     ]
 
+    pytorch_image = image_uris.retrieve(
+        framework="pytorch",
+        region=region,
+        version=PYTORCH_VERSION,
+        py_version=PYTORCH_PY_VERSION,
+        instance_type=processing_instance_type,
+        image_scope="training",
+    )
     processor = FrameworkProcessor(
-        image_uri=image_uris.retrieve(
-            framework="pytorch",
-            region=region,
-            version=PYTORCH_VERSION,
-            py_version=PYTORCH_PY_VERSION,
-            instance_type=processing_instance_type,
-            image_scope="training",
-        ),
+        image_uri=pytorch_image,
         command=["python3"],
         instance_type=processing_instance_type_param,
         instance_count=1,
@@ -325,6 +330,54 @@ def get_pipeline(
         ],
     )
 
+    # DigestReports: the sha256 of the registered report (its ContentDigest), so the governance
+    # approval can pin, and find its own copy of, exactly these bytes (digest.py).
+    digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
+    step_digest = ProcessingStep(
+        name=STEP_DIGEST,
+        step_args=ScriptProcessor(
+            image_uri=pytorch_image,
+            command=["python3"],
+            instance_type=processing_instance_type_param,
+            instance_count=1,
+            base_job_name=f"{base_job_prefix}/digest",
+            sagemaker_session=session,
+            role=role,
+            tags=tags,
+        ).run(
+            code=str(Path(__file__).resolve().parent / "digest.py"),
+            inputs=[
+                ProcessingInput(
+                    input_name="model_statistics",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=report_uri,
+                        local_path=f"{PROCESSING_ROOT}/reports/model_statistics",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="digests",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(
+                            on="/",
+                            values=[base_uri, ExecutionVariables.PIPELINE_EXECUTION_ID, "digests"],
+                        ),
+                        local_path=f"{PROCESSING_ROOT}/digests",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        ),
+        property_files=[digests_file],
+        depends_on=[step_evaluate],
+    )
+    report_digest = JsonGet(
+        step_name=STEP_DIGEST, property_file=digests_file, json_path="model_statistics"
+    )
+
     step_register = ModelStep(
         name=STEP_REGISTER,
         step_args=ModelBuilder(
@@ -338,22 +391,33 @@ def get_pipeline(
             response_types=[JSON],
             inference_instances=[DEFAULT_INFERENCE_INSTANCE],
             transform_instances=[DEFAULT_INFERENCE_INSTANCE],
-            approval_status=model_approval_status,
+            approval_status=REGISTRATION_STATUS,
             description=DESCRIPTION,
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=report_uri, content_type=JSON)
+                model_statistics=MetricsSource(
+                    s3_uri=report_uri, content_type=JSON, content_digest=report_digest
+                )
             ),
             customer_metadata_properties=customer_metadata(sagemaker_project_name),
         ),
-        depends_on=[step_evaluate],
+        depends_on=[step_digest],
     )
 
     return Pipeline(
         name=pipeline_name,
         parameters=parameters,
-        steps=[step_evaluate, step_register],
+        steps=[step_evaluate, step_digest, step_register],
         sagemaker_session=session,
     )
+
+
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
 
 
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
@@ -364,7 +428,7 @@ def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": "text_generation",
         "team:label": "n/a",
         "team:facet": "n/a",
