@@ -8,7 +8,7 @@ SHELL := /bin/bash
 BOOTSTRAP_PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
-REQ_HASH := $(shell cat requirements.txt requirements-nodeps.txt | sha256sum | cut -c1-16)
+REQ_HASH := $(shell cat requirements.txt requirements-nodeps.txt requirements-docs.txt | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.installed-$(REQ_HASH)
 EDITABLE := $(VENV)/.editable-installed
 
@@ -31,17 +31,25 @@ export SAGEMAKER_USER_CONFIG_OVERRIDE := $(CURDIR)/tests/sagemaker-config.yaml
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# mkdocs-material prints an end-of-life banner on every build (see requirements-docs.txt).
+export NO_MKDOCS_2_WARNING := 1
 
 PYTEST := $(PY) -m pytest
 PYTEST_ARGS ?=
+# Both tiers run on every core (pytest-xdist). Tests are independent: outputs go to tmp_path, the
+# stand-in binds port 0, caches are written by rename. --dist loadfile keeps a file on one worker so
+# its module and session fixtures (bakes, offline renders, the bundle) are built once, not per worker.
+# A test that must share a worker with another would need @pytest.mark.xdist_group + --dist loadgroup.
+# XDIST= (empty) runs one process.
+XDIST ?= -n auto --dist loadfile
 
 .PHONY: help venv checkov-venv authz-deps lint format test test-fast test-slow cfn-lint checkov check \
-        demo demo-llm bench package publish bake clean
+        demo demo-llm bench package publish bake docs docs-serve clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt requirements-nodeps.txt
+$(STAMP): requirements.txt requirements-nodeps.txt requirements-docs.txt
 	@echo "venv: building $(VENV)/ from pinned requirements (first run only; several minutes)"
 	rm -rf $(VENV)
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -49,6 +57,8 @@ $(STAMP): requirements.txt requirements-nodeps.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	# These publish no usable dependency metadata (or pull in what we must not have): see the file's comments.
 	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	# The docs site (mkdocs + mkdocs-material): a full pinned list of its own, so --no-deps is exact.
+	$(PY) -m pip install --quiet --no-deps -r requirements-docs.txt
 	touch $@
 
 $(EDITABLE): $(STAMP) pyproject.toml
@@ -90,13 +100,13 @@ checkov: checkov-venv ## checkov on every CloudFormation template (offline)
 	LOG_LEVEL=ERROR $(CHECKOV_VENV)/bin/checkov --quiet --compact --skip-download --framework cloudformation -d servicecatalog
 
 test-fast: venv authz-deps ## The fast tier: everything not marked slow
-	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(XDIST) $(PYTEST_ARGS)
 
 test-slow: venv ## The slow tier: baked repos' own tests, local builds, the LLM flow
-	$(PYTEST) -m slow $(PYTEST_ARGS)
+	$(PYTEST) -m slow $(XDIST) $(PYTEST_ARGS)
 
-test: lint cfn-lint checkov authz-deps ## Set everything up, lint, and run both test tiers (what CI runs)
-	$(PYTEST) $(PYTEST_ARGS)
+test: lint cfn-lint checkov authz-deps docs ## Set everything up, lint, build the docs, and run both test tiers (what CI runs)
+	$(PYTEST) $(XDIST) $(PYTEST_ARGS)
 
 check: test ## Alias of test: exactly what .ci/run runs
 
@@ -118,6 +128,14 @@ publish: venv ## Upload and deploy build/servicecatalog/ (honours AWS_ENDPOINT_U
 bake: venv ## Bake the default project into build/bake/
 	rm -rf build/bake
 	$(VENV)/bin/cookiecutter . --no-input -o build/bake
+
+# No --quiet: mkdocs drops warnings below its log level before --strict counts them, so
+# `--strict --quiet` passes a site with broken links.
+docs: venv ## Build the documentation site into build/site/ (mkdocs build --strict, offline)
+	$(VENV)/bin/mkdocs build --strict --site-dir build/site
+
+docs-serve: venv ## Serve the documentation site on http://127.0.0.1:8000 while you edit it
+	$(VENV)/bin/mkdocs serve --dev-addr 127.0.0.1:8000
 
 clean: ## Remove build outputs (keeps the virtual environments)
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

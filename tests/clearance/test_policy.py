@@ -3,6 +3,7 @@ naming the rule and the field; overrides per model package group."""
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -423,9 +424,13 @@ def test_policy_is_frozen() -> None:
 
 
 def test_docs_table_matches_the_default_policy() -> None:
-    """The README lists every default rule with its report and metric, and nothing else."""
-    docs = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    section = docs.split("### Default policy")[1].split("###")[0]
+    """The policy page lists every default rule with its report and metric, and nothing else."""
+    root = Path(__file__).resolve().parents[2] / "docs"
+    # docs/policy.md once the policy page is written; until then the section moved from the README.
+    page = next(p for p in (root / "policy.md", root / "_from-readme" / "policy.md") if p.exists())
+    docs = page.read_text(encoding="utf-8")
+    section = re.split(r"^#+ Default policy", docs, flags=re.M)[1]
+    section = re.split(r"^#+ ", section, flags=re.M)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     documented = {row.split("|")[1].strip(" `"): row for row in rows}
     policy = load_default_policy()

@@ -1,4 +1,4 @@
-"""The README's options table says what cookiecutter.json and its __prompts__ say."""
+"""The options table in docs/template.md says what cookiecutter.json and its __prompts__ say."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from cookiecutter.generate import generate_context
 from cookiecutter.prompt import prompt_for_config
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DOC = REPO_ROOT / "README.md"
+DOC = REPO_ROOT / "docs" / "template.md"
 TABLE_HEADER = "| Option | Default | Question | Choices |"
 
 
@@ -67,7 +67,7 @@ def load_hook(name: str) -> Any:
 
 
 def documented_rows() -> list[str]:
-    """The rows of the options table in README.md (Template options) (header and rule excluded)."""
+    """The rows of the options table in docs/template.md (header and rule excluded)."""
     lines = DOC.read_text(encoding="utf-8").splitlines()
     start = lines.index(TABLE_HEADER) + 2
     rows = []
@@ -79,9 +79,21 @@ def documented_rows() -> list[str]:
 
 
 def test_options_table_matches_prompts() -> None:
-    """Every question appears once, in order, with its default, prompt text and choice labels."""
+    """Every question appears once, in order, with its default, prompt text and choice labels.
+
+    No extra row: a documented option cookiecutter.json does not ask fails too.
+    """
     cookiecutter_json = json.loads((REPO_ROOT / "cookiecutter.json").read_text(encoding="utf-8"))
-    assert documented_rows() == expected_rows(cookiecutter_json)
+    documented, expected = documented_rows(), expected_rows(cookiecutter_json)
+    missing = [row for row in expected if row not in documented]
+    extra = [row for row in documented if row not in expected]
+    assert not missing, (
+        "docs/template.md lacks (or has another text for) these rows:\n" + "\n".join(missing)
+    )
+    assert not extra, "docs/template.md has rows cookiecutter.json does not ask:\n" + "\n".join(
+        extra
+    )
+    assert documented == expected, "the rows are not in cookiecutter.json's question order"
 
 
 def test_constraints_list_every_unsupported_combination() -> None:
