@@ -18,7 +18,7 @@ import pytest
 from moto import mock_aws
 
 from clearance.deploy.gate import GateConfig, parse_accepted_policies
-from clearance_dev.standin_identity import record_last_modified_by
+from clearance_dev.standin_shims import deploy_shims
 
 TEAM = "111111111111"
 GOVERNANCE = "222222222222"
@@ -124,7 +124,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     for key in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "MOTO_ACCOUNT_ID"):
         monkeypatch.delenv(key, raising=False)
-    with mock_aws(), record_last_modified_by():
+    with mock_aws(), deploy_shims():
         gov = session_for(APPROVAL_ROLE, "SageMaker")
         admin = session_for(ADMIN_ROLE, "console")
         reader = session_for(f"arn:aws:iam::{TEAM}:role/team-deploy", "gate")
