@@ -13,6 +13,7 @@ state-change event that started the pipeline points at). It writes, into --expor
 
     model-package-arn.txt          the package the deploy gate checks before anything is created
     staging-config-export.json     {"Parameters": {...}, "Tags": {...}} for the staging stack
+                                   (endpoint <project name>-<project id>-staging)
     prod-config-export.json        the same for production
 
 The stage settings (instance type and count, autoscaling, data capture) come from
@@ -23,6 +24,7 @@ deploy/<stage>-config.json: endpoint configuration as code. Errors are one line
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import re
 import sys
@@ -100,6 +102,10 @@ def export(stage: str, package_arn: str, common: dict[str, str], config_dir: Pat
     if not PACKAGE_ARN.fullmatch(package_arn):
         raise ConfigError("--model-package-arn", f"{package_arn!r} is not versioned", "Fix it")
     params = {**load_stage(stage, config_dir), **common, "ModelPackageName": package_arn}
+    # New package or new settings -> new Model/EndpointConfig names (CloudFormation replaces
+    # custom-named resources only under a new name); the same inputs redeploy as a no-op.
+    digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
+    params["DeployId"] = digest[:12]
     tags = {
         "sagemaker:project-name": common["SageMakerProjectName"],
         "sagemaker:project-id": common["SageMakerProjectId"],
