@@ -7,6 +7,7 @@
                                                 <prefix>/seed/seed-code-<sha>.zip
                                                 <prefix>/policies/default.yaml
                                                 <prefix>/templates/<name>-<sha>.json
+                                                  (model-deploy: the deploy pipeline, issue 13)
                                                 <prefix>/s3-templates/clearance-model-build.yaml
                                                 approval-pipeline.json (the definition, to review)
                                                 guardrails/*.json (the SCPs and RCP, to attach)
@@ -64,7 +65,7 @@ DEFAULT_POLICY = PACKAGE_DIR / "policy" / "policies" / "default.yaml"
 DEFAULT_OUT = REPO_ROOT / "build" / "servicecatalog"
 GUARDRAIL_DIR = SOURCE_DIR / "guardrails"
 
-TEMPLATES = ("portfolio", "model-build-product", "governance-product")
+TEMPLATES = ("portfolio", "model-build-product", "governance-product", "model-deploy")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Files never shipped in a zip: caches and editor/OS litter.
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".git", ".venv"}
@@ -109,6 +110,7 @@ class Options:
     name_prefix: str = "clearance"
     report_suffix: str = ".json"
     registry_admin_arns: tuple[str, ...] = ()
+    accepted_policies: str | None = None  # the deploy gate's, "<id>@<version> ..."
 
 
 # ---------------------------------------------------------------------------------------- zips
@@ -385,6 +387,42 @@ def render_model_build(
     return template
 
 
+def default_accepted_policies() -> str:
+    """The shipped policy, as the deploy gate names it: <id>@<version>."""
+    import yaml
+
+    policy = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    return f"{policy['id']}@{policy['version']}"
+
+
+def render_model_deploy(
+    template: dict[str, Any], opts: Options, keys: dict[str, str]
+) -> dict[str, Any]:
+    """Fix the deploy's governance wiring in its Mapping (never a launch parameter)."""
+    wiring = template["Mappings"]["Governance"]["Wiring"]
+    accepted = opts.accepted_policies or default_accepted_policies()
+    item = r"[A-Za-z0-9._-]+@[A-Za-z0-9.*_-]+"
+    if not re.fullmatch(rf"{item}( {item})*", accepted):
+        raise PackageError(
+            "--accepted-policies", f"{accepted!r} is not <id>@<version> ...", "e.g. default@1"
+        )
+    prefix, account = opts.name_prefix, opts.governance_account_id
+    wiring.update(
+        {
+            "AccountId": account,
+            # governance-product.yaml: ${NamePrefix}-gov-${AWS::AccountId}-${AWS::Region}.
+            "Bucket": f"{prefix}-gov-{account}-{opts.region}",
+            "ApprovalRoleName": f"{prefix}-approval-pipeline-role",
+            "AcceptedPolicies": accepted,
+            "CodeBucket": opts.bundle_bucket,
+            "CodeKey": keys["approval"],
+            # The approval pipeline (<prefix>-approval) publishes checks.json here.
+            "ChecksPrefix": f"{prefix}-approval/checks",
+        }
+    )
+    return template
+
+
 def render_portfolio(
     template: dict[str, Any], opts: Options, keys: dict[str, str], version: str
 ) -> dict[str, Any]:
@@ -487,12 +525,14 @@ def _package_into(
 
     governance = render_governance(sources["governance-product"], opts, keys, definition, pattern)
     model_build = render_model_build(sources["model-build-product"], opts, keys, pattern)
+    model_deploy = render_model_deploy(sources["model-deploy"], opts, keys)
     product_digest = hashlib.sha256(
-        json.dumps([governance, model_build], sort_keys=True).encode()
+        json.dumps([governance, model_build, model_deploy], sort_keys=True).encode()
     ).hexdigest()
     for name, template in (
         ("governance-product", governance),
         ("model-build-product", model_build),
+        ("model-deploy", model_deploy),
     ):
         key = f"{opts.prefix}/templates/{name}-{product_digest[:12]}.json"
         files[key] = _dump(template, staging / key)
@@ -567,14 +607,13 @@ def _parse_answers(args: argparse.Namespace) -> dict[str, Any]:
         raise PackageError(
             "--answer", f"unknown question {unknown[0]!r}", "Use a key of cookiecutter.json"
         )
-    if "include_pre_commit" in answers and isinstance(answers["include_pre_commit"], str):
-        # JSON boolean in cookiecutter.json; key=value answers arrive as strings.
-        value = answers["include_pre_commit"].lower()
-        if value not in {"true", "false"}:
-            raise PackageError(
-                "include_pre_commit", f"{value!r} is not true/false", "Use true or false"
-            )
-        answers["include_pre_commit"] = value == "true"
+    for toggle in ("include_pre_commit", "deploy"):
+        if toggle in answers and isinstance(answers[toggle], str):
+            # JSON boolean in cookiecutter.json; key=value answers arrive as strings.
+            value = answers[toggle].lower()
+            if value not in {"true", "false"}:
+                raise PackageError(toggle, f"{value!r} is not true/false", "Use true or false")
+            answers[toggle] = value == "true"
     return answers
 
 
@@ -645,6 +684,11 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         default=env("CLEARANCE_STUDIO_ROLE_ARNS"),
         help="comma-separated Studio execution role ARNs (portfolio default)",
     )
+    parser.add_argument(
+        "--accepted-policies",
+        default=env("CLEARANCE_ACCEPTED_POLICIES"),
+        help="policies the deploy gate accepts, '<id>@<version> ...' (default: the shipped one)",
+    )
     args = parser.parse_args(argv)
 
     region = args.region
@@ -691,6 +735,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         registry_admin_arns=tuple(
             a.strip() for a in (args.registry_admin_arns or "").split(",") if a.strip()
         ),
+        accepted_policies=args.accepted_policies,
     )
 
 
