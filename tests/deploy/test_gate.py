@@ -111,6 +111,12 @@ def _record_not_approved(world: World):
     return arn, None
 
 
+def _checks_elsewhere(world: World):
+    arn = world.register()
+    world.approve(arn, **{"clearance:checks-uri": f"s3://team-bucket/{world.checks_key(arn)}"})
+    return arn, None
+
+
 def _checks_missing(world: World):
     arn = world.register()
     world.approve(arn)
@@ -175,6 +181,7 @@ SCENARIOS: dict[str, Callable[[World], tuple[str, GateConfig | None]]] = {
     "approver-not-governance": _hand_approved_forged_record,
     "record-missing": _record_missing,
     "record-not-approved": _record_not_approved,
+    "checks-elsewhere": _checks_elsewhere,
     "checks-missing": _checks_missing,
     "checks-unversioned": _checks_unversioned,
     "checks-overwritten": _checks_overwritten,
@@ -264,3 +271,18 @@ def test_shim_writes_botocore_shaped_last_modified_by(world: World) -> None:
     assert set(identity) <= {"Arn", "PrincipalId", "SourceIdentity"}
     assert identity["Arn"].endswith(":assumed-role/clearance-approval-pipeline-role/SageMaker")
     assert json.dumps(described["LastModifiedBy"])  # plain JSON, as the service returns
+
+
+def test_checks_uri_in_the_governance_bucket_is_followed(world: World) -> None:
+    arn = world.register()
+    body = checks_bytes(arn)
+    key = "pipeline-approval/exec-1/checks.json"
+    version_id = world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=body)["VersionId"]
+    metadata = world.record(arn, body, version_id)
+    metadata["clearance:checks-uri"] = f"s3://{GOV_BUCKET}/{key}"
+    world.gov_sm.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", CustomerMetadataProperties=metadata
+    )
+    result = gate(world, arn)
+    assert result.allowed, result.refusal
+    assert result.facts["checks"]["s3_uri"] == f"s3://{GOV_BUCKET}/{key}"

@@ -16,6 +16,7 @@ approver-unknown            LastModifiedBy carries no IAM identity (nothing says
 approver-not-governance     the last modification was not made by the governance approval role
 record-missing              a clearance:* metadata key the decision writes is absent
 record-not-approved         clearance:decision is not Approved
+checks-elsewhere            clearance:checks-uri names a bucket other than the governance bucket
 checks-missing              the governance-held checks.json cannot be read
 checks-unversioned          the governance bucket does not version checks.json
 checks-overwritten          checks.json was replaced after the decision (VersionId moved on)
@@ -74,7 +75,10 @@ METADATA_KEYS = (
     "clearance:policy-sha256",
     "clearance:checks-sha256",
 )
-# Optional: the S3 VersionId of the governance checks.json the decision pinned.
+# Optional, written by the approval's Update step: where the governance checks.json is (its bucket
+# must be the configured governance bucket) and the S3 VersionId the decision pinned. Without the
+# URI the gate looks at DEFAULT_CHECKS_KEY.
+URI_KEY = "clearance:checks-uri"
 VERSION_ID_KEY = "clearance:checks-version-id"
 
 REFUSAL_CODES = (
@@ -86,6 +90,7 @@ REFUSAL_CODES = (
     "approver-not-governance",
     "record-missing",
     "record-not-approved",
+    "checks-elsewhere",
     "checks-missing",
     "checks-unversioned",
     "checks-overwritten",
@@ -367,6 +372,21 @@ def _check_checks(
     return {"id": policy["id"], "version": policy["version"], "sha256": policy["sha256"]}
 
 
+def _checks_key(metadata: Mapping[str, str], config: GateConfig, group: str, version: str) -> str:
+    uri = metadata.get(URI_KEY)
+    if not uri:
+        return config.checks_key.format(group=group, version=version)
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or bucket != config.governance_bucket or not key:
+        raise _refuse(
+            "checks-elsewhere",
+            URI_KEY,
+            f"{uri[:160]} is not in the governance bucket {config.governance_bucket}",
+            "Only checks.json the governance account holds counts; re-run the approval",
+        )
+    return key
+
+
 def _facts(described: Mapping[str, Any]) -> dict[str, Any]:
     containers = (described.get("InferenceSpecification") or {}).get("Containers") or [{}]
     return {
@@ -404,7 +424,7 @@ def check_package(sm: Any, s3: Any, package_arn: str, config: GateConfig) -> Gat
         result.facts["approved_by"] = _check_approver(described, config)
         metadata = described.get("CustomerMetadataProperties") or {}
         _check_record(metadata)
-        key = config.checks_key.format(group=group, version=match["version"])
+        key = _checks_key(metadata, config, group, match["version"])
         body, version_id = _read_checks(s3, config, key, metadata.get(VERSION_ID_KEY))
         where = f"s3://{config.governance_bucket}/{key}"
         result.facts["policy"] = _check_checks(body, package_arn, metadata, config, where)
