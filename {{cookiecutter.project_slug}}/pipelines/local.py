@@ -15,6 +15,8 @@ Writes (OUT = --output-dir):
     OUT/reports/model_bias/analysis.json         Clarify post_training_bias_metrics (test split)
     OUT/reports/explainability/analysis.json     Clarify kernel_shap global SHAP values
     OUT/reports/model_quality/statistics.json    Model Monitor model-quality statistics
+    OUT/baselines/data_quality/statistics.json   Model Monitor data-quality baseline of the inputs
+    OUT/baselines/data_quality/constraints.json  (DriftCheckBaselines.ModelDataQuality)
 
 Everything is built in a scratch directory next to OUT and moved into place at the end, so a failed
 or interrupted run leaves the previous OUT as it was and nothing half-written.
@@ -44,6 +46,11 @@ REPORT_PATHS = {
     "model_bias": Path("reports/model_bias/analysis.json"),
     "explainability": Path("reports/explainability/analysis.json"),
     "model_quality": Path("reports/model_quality/statistics.json"),
+}
+# The data-quality baseline a Model Monitor schedule on the endpoint compares captured requests to.
+BASELINE_PATHS = {
+    "statistics": Path("baselines/data_quality/statistics.json"),
+    "constraints": Path("baselines/data_quality/constraints.json"),
 }
 # KernelExplainer's cost is rows explained x background rows x samples: small on purpose.
 SHAP_BACKGROUND_ROWS = 20
@@ -97,6 +104,9 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     )
     quality = reports.model_quality_report(table, seed)
     reports.write_json(quality, out / REPORT_PATHS["model_quality"])
+    statistics, constraints = reports.data_quality_baseline(train[schema.FEATURES])
+    reports.write_json(statistics, out / BASELINE_PATHS["statistics"])
+    reports.write_json(constraints, out / BASELINE_PATHS["constraints"])
 
 
 def run(
