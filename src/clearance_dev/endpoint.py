@@ -32,11 +32,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from clearance.deploy.endpoint_checks import http_invoker
+
+__all__ = ["LocalEndpoint", "ModelError", "http_invoker", "ping"]
 
 LOGGER = logging.getLogger(__name__)
 
@@ -45,8 +48,6 @@ MODEL_MEMBER = "xgboost-model"
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 CSV = "text/csv"
 JSON = "application/json"
-
-Invoker = Callable[[bytes, str], tuple[int, bytes]]
 
 
 class ModelError(Exception):
@@ -259,25 +260,6 @@ class LocalEndpoint:
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=5)
-
-
-def http_invoker(url: str, accept: str = CSV, timeout_s: float = 10.0) -> Invoker:
-    """An invoker for clearance.deploy.endpoint_checks talking to a local endpoint over HTTP."""
-
-    def invoke(body: bytes, content_type: str) -> tuple[int, bytes]:
-        request = urllib.request.Request(
-            f"{url}/invocations",
-            data=body,
-            method="POST",
-            headers={"Content-Type": content_type, "Accept": accept},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
-                return response.status, response.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-
-    return invoke
 
 
 def ping(url: str, timeout_s: float = 5.0) -> int:

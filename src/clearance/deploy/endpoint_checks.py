@@ -42,6 +42,7 @@ from typing import Any
 __all__ = [
     "EndpointPolicy",
     "EndpointReport",
+    "http_invoker",
     "load_policy",
     "monitoring_requests",
     "record_on_package",
@@ -192,6 +193,33 @@ def runtime_invoker(runtime: Any, endpoint_name: str) -> Invoker:
             status = getattr(exc, "response", {}).get("ResponseMetadata", {}).get("HTTPStatusCode")
             return int(status or 599), str(exc).encode()[:500]
         return 200, response["Body"].read()
+
+    return invoke
+
+
+def http_invoker(url: str, accept: str = CSV, timeout_s: float = 10.0) -> Invoker:
+    """POST /invocations on a container speaking the serving contract at ``url`` (the local
+    endpoint, or a model container run by hand); an HTTP error status is returned, not raised."""
+    import urllib.error
+    import urllib.request
+
+    if not url.startswith(("http://127.0.0.1:", "http://localhost:", "https://")):
+        raise ValueError(f"{url!r}: only https:// or a loopback http:// URL")
+
+    def invoke(body: bytes, content_type: str) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            f"{url}/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": content_type, "Accept": accept},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+                return response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+        except OSError as exc:
+            return 599, str(exc).encode()[:300]
 
     return invoke
 

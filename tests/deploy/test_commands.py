@@ -1,0 +1,132 @@
+"""`clearance deploy-gate` and `clearance endpoint-check`: exit codes, one ERROR line, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from clearance.deploy import commands, endpoint_checks
+
+from .conftest import APPROVAL_ROLE, GOV_BUCKET, GROUP, World
+from .test_endpoint import DRIFT, _rows, artifact  # noqa: F401 - the artifact fixture
+
+
+def _parse(add, argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    add(parser)
+    return parser.parse_args(argv)
+
+
+def _gate_args(arn: str, *extra: str) -> argparse.Namespace:
+    return _parse(
+        commands.add_gate_arguments,
+        [
+            "--model-package-arn", arn, "--approval-role-arn", APPROVAL_ROLE,
+            "--governance-bucket", GOV_BUCKET, "--accepted-policies", "default@1",
+            "--model-package-group", GROUP, *extra,
+        ],
+    )  # fmt: skip
+
+
+def test_gate_allows_and_says_who_approved(world: World, capsys) -> None:
+    arn = world.register()
+    world.approve(arn)
+    assert commands.run_gate(_gate_args(arn), (world.reader_sm, world.reader_s3)) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"ALLOWED {arn}") and "clearance-approval-pipeline-role" in out
+
+
+def test_gate_refusal_is_one_line_exit_1(world: World, capsys) -> None:
+    arn = world.register()
+    assert commands.run_gate(_gate_args(arn), (world.reader_sm, world.reader_s3)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("ERROR: ModelApprovalStatus: ")
+
+
+def test_gate_aws_refusal_exits_3(world: World, capsys) -> None:
+    arn = world.register().rsplit("/", 1)[0] + "/77"
+    assert commands.run_gate(_gate_args(arn), (world.reader_sm, world.reader_s3)) == 3
+
+
+def test_gate_bad_config_is_a_usage_error(world: World, capsys) -> None:
+    args = _gate_args("x")
+    args.accepted_policies = "nonsense"
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 2
+    assert capsys.readouterr().err.startswith("ERROR: deploy-gate: ")
+
+
+def test_promotion_needs_a_passed_staging_result(world: World, capsys) -> None:
+    arn = world.register()
+    world.approve(arn)
+    args = _gate_args(arn, "--require-staging-pass", "--json")
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 1
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["refusal"]["code"] == "staging-not-passed"
+    report = endpoint_checks.EndpointReport("e", arn, "staging", {"id": "p", "version": "1"})
+    report.check("endpoint.smoke", True, "ok")
+    endpoint_checks.record_on_package(world.gov_sm, report)
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 0
+
+
+def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_path: Path) -> None:  # noqa: F811
+    from clearance_dev.deploy_stack import deploy_stage
+    from clearance_dev.endpoint import LocalEndpoint
+
+    path, x, _ = artifact
+    arn = world.register(drift=DRIFT)
+    world.approve(arn)
+    params = {
+        "StageName": "staging",
+        "EndpointInstanceType": "ml.m5.large",
+        "EndpointInstanceCount": "1",
+        "EnableDataCapture": "true",
+        "SamplingPercentage": "100",
+    }
+    staged = deploy_stage(
+        world.gov_sm, params, project="credit-risk-p-abc123", build_id="b1",
+        facts={"image": "img", "model_data_url": "s3://b/m.tar.gz"},
+        role_arn="arn:aws:iam::111111111111:role/m", capture_uri="s3://b/capture",
+    )  # fmt: skip
+    payload = tmp_path / "payload.csv"
+    payload.write_text("\n".join(_rows(x[:50])) + "\n")
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        endpoint_checks.POLICY_FILE.read_text().replace("requests: 200", "requests: 30")
+    )
+    with LocalEndpoint(path) as endpoint:
+        args = _parse(
+            commands.add_endpoint_check_arguments,
+            [
+                "--endpoint-name", staged.endpoint_name, "--model-package-arn", arn,
+                "--payload", str(payload), "--policy", str(policy), "--endpoint-url", endpoint.url,
+                "--monitoring-role-arn", "arn:aws:iam::111111111111:role/monitor",
+                "--monitoring-output-uri", "s3://b/monitoring", "--record",
+                "--out", str(tmp_path / "report.json"),
+            ],
+        )  # fmt: skip
+        code = commands.run_endpoint_check(args, (world.gov_sm, None))
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert code == 0, report
+    assert report["latency_ms"]["n"] == 30
+    assert endpoint_checks.staging_passed(world.gov_sm, arn)[0]
+
+
+def test_endpoint_check_refuses_a_non_loopback_http_url(tmp_path: Path, capsys) -> None:
+    payload = tmp_path / "p.csv"
+    payload.write_text("1,2\n")
+    args = _parse(
+        commands.add_endpoint_check_arguments,
+        ["--endpoint-name", "e", "--model-package-arn", "a", "--payload", str(payload),
+         "--endpoint-url", "http://example.com"],
+    )  # fmt: skip
+    assert commands.run_endpoint_check(args, (None, None)) == 2
+    assert "loopback" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("missing", ["--payload"])
+def test_endpoint_check_requires_its_arguments(missing: str) -> None:
+    with pytest.raises(SystemExit):
+        _parse(commands.add_endpoint_check_arguments, ["--endpoint-name", "e"])
