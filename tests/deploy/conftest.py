@@ -8,13 +8,18 @@ the true caller in LastModifiedBy.IamIdentity.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
+import numpy as np
 import pytest
+import xgboost as xgb
 from moto import mock_aws
 
 from clearance.deploy.gate import GateConfig, parse_accepted_policies
@@ -151,3 +156,32 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         for client in (reader_sm, reader_s3):
             client.meta.events.register("before-call.*.*", record)
         yield world
+
+
+N_FEATURES = 5
+DRIFT = {
+    "ModelDataQuality": {
+        "Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/p/statistics.json"},
+        "Constraints": {"ContentType": "application/json", "S3Uri": "s3://b/p/constraints.json"},
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
+    """model.tar.gz as `make local` writes it (member xgboost-model), and some rows."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(300, N_FEATURES))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
+    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3}, xgb.DMatrix(x, y), 10)
+    raw = bytes(booster.save_raw("json"))
+    path = tmp_path_factory.mktemp("model") / "model.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = len(raw)
+        tar.addfile(info, io.BytesIO(raw))
+    return path, x, booster.predict(xgb.DMatrix(x[:10]))
+
+
+def rows_of(x: np.ndarray) -> list[str]:
+    return [",".join(repr(float(v)) for v in row) for row in x]

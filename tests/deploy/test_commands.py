@@ -10,8 +10,7 @@ import pytest
 
 from clearance.deploy import commands, endpoint_checks
 
-from .conftest import APPROVAL_ROLE, GOV_BUCKET, GROUP, World
-from .test_endpoint import DRIFT, _rows, artifact  # noqa: F401 - the artifact fixture
+from .conftest import APPROVAL_ROLE, DRIFT, GOV_BUCKET, GROUP, World, rows_of
 
 
 def _parse(add, argv: list[str]) -> argparse.Namespace:
@@ -71,7 +70,7 @@ def test_promotion_needs_a_passed_staging_result(world: World, capsys) -> None:
     assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 0
 
 
-def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_path: Path) -> None:  # noqa: F811
+def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_path: Path) -> None:
     from clearance_dev.deploy_stack import deploy_stage
     from clearance_dev.endpoint import LocalEndpoint
 
@@ -91,7 +90,7 @@ def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_p
         role_arn="arn:aws:iam::111111111111:role/m", capture_uri="s3://b/capture",
     )  # fmt: skip
     payload = tmp_path / "payload.csv"
-    payload.write_text("\n".join(_rows(x[:50])) + "\n")
+    payload.write_text("\n".join(rows_of(x[:50])) + "\n")
     policy = tmp_path / "policy.yaml"
     policy.write_text(
         endpoint_checks.POLICY_FILE.read_text().replace("requests: 200", "requests: 30")

@@ -12,42 +12,13 @@ import boto3
 import botocore.session
 import numpy as np
 import pytest
-import xgboost as xgb
 from botocore.validate import ParamValidator
 
 from clearance.deploy import endpoint_checks as ec
 from clearance_dev.deploy_stack import deploy_stage, load_stage_parameters
 from clearance_dev.endpoint import LocalEndpoint, ModelError, http_invoker, ping
 
-from .conftest import World
-
-N_FEATURES = 5
-DRIFT = {
-    "ModelDataQuality": {
-        "Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/p/statistics.json"},
-        "Constraints": {"ContentType": "application/json", "S3Uri": "s3://b/p/constraints.json"},
-    }
-}
-
-
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray, np.ndarray]:
-    """model.tar.gz as `make local` writes it (member xgboost-model), and some rows."""
-    rng = np.random.default_rng(7)
-    x = rng.normal(size=(300, N_FEATURES))
-    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(int)
-    booster = xgb.train({"objective": "binary:logistic", "max_depth": 3}, xgb.DMatrix(x, y), 10)
-    raw = bytes(booster.save_raw("json"))
-    path = tmp_path_factory.mktemp("model") / "model.tar.gz"
-    with tarfile.open(path, "w:gz") as tar:
-        info = tarfile.TarInfo("xgboost-model")
-        info.size = len(raw)
-        tar.addfile(info, io.BytesIO(raw))
-    return path, x, booster.predict(xgb.DMatrix(x[:10]))
-
-
-def _rows(x: np.ndarray) -> list[str]:
-    return [",".join(repr(float(v)) for v in row) for row in x]
+from .conftest import DRIFT, World, rows_of
 
 
 def test_endpoint_serves_the_artifact(artifact) -> None:
@@ -55,12 +26,12 @@ def test_endpoint_serves_the_artifact(artifact) -> None:
     with LocalEndpoint(path) as endpoint:
         assert endpoint.url.startswith("http://127.0.0.1:")
         assert ping(endpoint.url) == 200
-        status, body = http_invoker(endpoint.url)("\n".join(_rows(x[:10])).encode(), "text/csv")
+        status, body = http_invoker(endpoint.url)("\n".join(rows_of(x[:10])).encode(), "text/csv")
         assert status == 200
         got = np.array([float(v) for v in body.split()])
         np.testing.assert_allclose(got, expected, rtol=1e-6)
         status, body = http_invoker(endpoint.url, accept="application/json")(
-            _rows(x[:2])[0].encode(), "text/csv"
+            rows_of(x[:2])[0].encode(), "text/csv"
         )
         assert json.loads(body)["predictions"][0]["score"] == pytest.approx(float(expected[0]))
         url = endpoint.url
@@ -135,7 +106,7 @@ def test_checks_pass_on_the_local_endpoint(artifact) -> None:
     path, x, _ = artifact
     with LocalEndpoint(path) as endpoint:
         report = ec.run_checks(
-            http_invoker(endpoint.url), _rows(x), _described(), PACKAGE, _policy(),
+            http_invoker(endpoint.url), rows_of(x), _described(), PACKAGE, _policy(),
             monitoring=MONITORING,
         )  # fmt: skip
     doc = report.to_json()
@@ -158,7 +129,7 @@ def test_tight_latency_bound_fails_with_the_figure(artifact) -> None:
     path, x, _ = artifact
     with LocalEndpoint(path) as endpoint:
         report = ec.run_checks(
-            http_invoker(endpoint.url), _rows(x), _described(), PACKAGE,
+            http_invoker(endpoint.url), rows_of(x), _described(), PACKAGE,
             _policy(p95_ms_max=0.0), monitoring=MONITORING,
         )  # fmt: skip
     failed = [c for c in report.checks if c["outcome"] == "fail"]
@@ -174,7 +145,9 @@ def test_errors_count_against_the_error_rate(artifact) -> None:
         calls.append(1)
         return (500, b"boom") if len(calls) % 10 == 0 else (200, b"0.5\n" * body.count(b"\n"))
 
-    report = ec.run_checks(flaky, _rows(x), _described(), PACKAGE, _policy(), monitoring=MONITORING)
+    report = ec.run_checks(
+        flaky, rows_of(x), _described(), PACKAGE, _policy(), monitoring=MONITORING
+    )
     rate = next(c for c in report.checks if c["id"] == "endpoint.error_rate")
     assert rate["outcome"] == "fail" and rate["value"] == pytest.approx(4 / 40)
 
@@ -185,7 +158,7 @@ def test_errors_count_against_the_error_rate(artifact) -> None:
 )
 def test_data_capture_must_be_on(artifact, described, problem) -> None:
     report = ec.run_checks(
-        lambda b, t: (200, b"0.5\n" * b.count(b"\n")), _rows(artifact[1]), described, PACKAGE,
+        lambda b, t: (200, b"0.5\n" * b.count(b"\n")), rows_of(artifact[1]), described, PACKAGE,
         _policy(), monitoring=MONITORING,
     )  # fmt: skip
     check = next(c for c in report.checks if c["id"] == "endpoint.data_capture")
