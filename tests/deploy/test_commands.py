@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from clearance.deploy import commands, endpoint_checks
+from clearance.cli import deploy as commands
+from clearance.deploy import endpoint_checks
 
 from .conftest import APPROVAL_ROLE, DRIFT, GOV_BUCKET, GROUP, World, rows_of
 

@@ -250,6 +250,9 @@ def get_approval_pipeline(
         arguments=[
             "--checks",
             str(CHECKS_DIR / CHECKS_FILE),
+            # The deploy gate finds the decision's checks.json (and its pinned version) here.
+            "--checks-s3-uri",
+            Join(on="/", values=[checks_uri, CHECKS_FILE]),
             "--evidence-dir",
             str(EVIDENCE_DIR),
         ],

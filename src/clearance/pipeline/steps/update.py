@@ -1,12 +1,16 @@
 """Update step: checks.json -> one update_model_package call, then the evidence hook.
 
     python -m clearance.pipeline.steps.update --checks /opt/ml/processing/checks/checks.json \
+        [--checks-s3-uri s3://<governance bucket>/.../checks.json] \
         [--evidence-dir /opt/ml/processing/evidence]
 
 The status, the approval description naming the failed checks and the clearance:* metadata go in
 one ``update_model_package`` call (``clearance.registry.apply_decision``). A package that is no
 longer PendingManualApproval is left as it is, and the step says so. A rejection is a successful
 run. An unreadable or self-contradicting checks.json exits 2 without touching the registry.
+With --checks-s3-uri (the Evaluate step's output in the governance bucket) the same call records
+clearance:checks-uri and clearance:checks-version-id (that object's S3 version): the deploy gate
+reads the decision's checks.json there and refuses if it was replaced since.
 After the decision, ``clearance.pipeline.steps.after_decision`` writes the model card and HTML
 report (``clearance.evidence.publish``).
 """
@@ -42,6 +46,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--checks", required=True, type=Path)
     parser.add_argument(
+        "--checks-s3-uri",
+        default=None,
+        help="where the governance account holds this checks.json (recorded with the decision)",
+    )
+    parser.add_argument(
         "--evidence-dir",
         type=Path,
         default=None,
@@ -65,7 +74,8 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
 
     steps.log_code_location()
     sm, s3 = clients or steps.aws_clients(region)
-    result = registry.apply_decision(sm, decision)
+    location = _checks_location(s3, args.checks_s3_uri) if args.checks_s3_uri else None
+    result = registry.apply_decision(sm, decision, checks_location=location)
     # registry logs the change itself; stdout gets the one line a person scans for.
     print(_describe(result))
 
@@ -76,6 +86,18 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         if evidence is not None:
             LOGGER.info("evidence: %s", evidence)
     return EXIT_OK
+
+
+def _checks_location(s3: Any, uri: str) -> dict[str, str]:
+    """clearance:checks-uri and the object's current S3 VersionId (none when unversioned)."""
+    from clearance.contract.metadata import CHECKS_URI, CHECKS_VERSION_ID
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
+    location = {CHECKS_URI: uri}
+    if version and version != "null":
+        location[CHECKS_VERSION_ID] = version
+    return location
 
 
 def _describe(result: object) -> str:

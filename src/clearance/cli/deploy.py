@@ -1,5 +1,7 @@
 """`clearance deploy-gate` and `clearance endpoint-check`: the deploy pipeline's two commands.
 
+`register(subparsers)` adds them to the `clearance` parser (clearance.cli calls it).
+
     clearance deploy-gate --model-package-arn ARN --approval-role-arn ROLE \
         --governance-bucket BUCKET --accepted-policies "id@version ..." \
         [--model-package-group NAME] [--checks-key TEMPLATE] [--require-staging-pass] [--json]
@@ -9,8 +11,9 @@
         [--monitoring-role-arn ROLE --monitoring-output-uri S3 [--create-schedule]] \
         [--record] [--out report.json] [--json]
 
-Exit codes (the shared table): 0 allowed / checks passed; 1 refused / a check failed; 2 usage
-error (one `ERROR:` line); 3 an AWS call failed (the gate's AWS-caused refusals too).
+Exit codes (clearance.contract.exitcodes): 0 allowed / checks passed; 1 refused / a check failed
+(the REJECTED code); 2 usage error (one `ERROR:` line); 3 an AWS call failed (the gate's
+AWS-caused refusals too).
 """
 
 from __future__ import annotations
@@ -23,13 +26,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from clearance.contract import exitcodes
+from clearance.contract.errors import error_line
 from clearance.deploy import endpoint_checks, gate
 
-OK, REFUSED, USAGE, AWS = 0, 1, 2, 3
+OK, REFUSED, USAGE, AWS = exitcodes.OK, exitcodes.REJECTED, exitcodes.USAGE, exitcodes.AWS
 
 
 def _print_error(field: str, problem: str, fix: str) -> None:
-    print(f"ERROR: {field}: {problem}. {fix}", file=sys.stderr)
+    print(error_line(field, problem, fix), file=sys.stderr)
 
 
 def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -168,3 +173,25 @@ def _clients(*services: str) -> tuple[Any, ...]:
     import boto3
 
     return tuple(boto3.client(service) for service in services)
+
+
+SUBCOMMANDS = {
+    "deploy-gate": (
+        "refuse a deploy unless the package was Approved by the governance approval role",
+        add_gate_arguments,
+        run_gate,
+    ),
+    "endpoint-check": (
+        "run the endpoint checks (smoke, latency, error rate, capture, monitoring) on an endpoint",
+        add_endpoint_check_arguments,
+        run_endpoint_check,
+    ),
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add deploy-gate and endpoint-check to argparse subparsers; each sets `func`."""
+    for name, (help_text, add_arguments, handler) in SUBCOMMANDS.items():
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_arguments(parser)
+        parser.set_defaults(func=handler)
