@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clearance_dev import demo_deploy
+from clearance_dev.demo import deploy as demo_deploy
 
 from .conftest import DRIFT, World, checks_bytes
 

@@ -213,7 +213,7 @@ def test_later_rejection_names_it(world: World) -> None:
     arn, _ = _set_back_to_rejected(world)
     result = gate(world, arn)
     assert result.refusal.code == "not-approved"
-    assert "set back" in result.refusal.problem
+    assert "'Rejected'" in result.refusal.problem
 
 
 def test_forged_record_by_other_principal_names_it(world: World) -> None:

@@ -231,11 +231,10 @@ def _describe(sm: Any, arn: str) -> dict[str, Any]:
 def _check_status(described: Mapping[str, Any]) -> None:
     status = described.get("ModelApprovalStatus")
     if status != APPROVED:
-        later = " (it was set back after an approval)" if status == "Rejected" else ""
         raise _refuse(
             "not-approved",
             "ModelApprovalStatus",
-            f"is {status!r}{later}, only Approved packages are deployed",
+            f"is {status!r}: only Approved packages deploy (set back to Rejected: not promoted)",
             "Deploy a package the governance approval pipeline approved",
         )
 

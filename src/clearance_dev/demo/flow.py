@@ -20,6 +20,7 @@ from clearance.contract.status import APPROVED, REJECTED
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
+from clearance_dev.demo import deploy as deploy_stage
 from clearance_dev.demo import llm as llm_demo
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail, run_builds
@@ -51,6 +52,7 @@ from clearance_dev.demo.register import (
 from clearance_dev.demo.runner import LocalPipelineRunner, pending_executions
 from clearance_dev.progress import Progress
 from clearance_dev.standin import LocalAWS
+from clearance_dev.standin_shims import deploy_shims
 
 
 def run_llm(argv: Sequence[str]) -> int:
@@ -104,9 +106,9 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
 
     out: Path = args.out.resolve()
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    progress = Progress(total=8)
+    progress = Progress(total=9)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("decisions.json", "fair", "biased"):
+    for stale in ("decisions.json", "deploy.json", "fair", "biased"):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -159,12 +161,19 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             render_proc.kill()
             render_proc.wait()
 
-    with LocalAWS(region=region) as aws:
+    # deploy_shims: what moto lacks for the deploy stage (LastModifiedBy.IamIdentity of the caller,
+    # tags on model packages, UpdateEndpoint); the server runs in this process, so the approval
+    # steps' subprocess calls are recorded too.
+    with LocalAWS(region=region) as aws, deploy_shims():
         sm, s3 = aws.client("sagemaker"), aws.client("s3")
         team_bucket = _team_bucket(context)
         with progress.step(f"Local AWS stand-in on {aws.endpoint_url}: buckets, policy, pipeline"):
             for bucket in (GOVERNANCE_BUCKET, team_bucket):
                 secure_bucket(s3, bucket, region)
+            # Versioned, as the governance product's bucket: the deploy gate pins checks.json.
+            s3.put_bucket_versioning(
+                Bucket=GOVERNANCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
+            )
             bundle = build_code_bundle(out / "cache" / CODE_BUNDLE_NAME)
             upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/policy/policy.yaml")
@@ -211,7 +220,13 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     f"start-approval: expected {len(builds)} pipeline executions, "
                     f"found {len(started)}"
                 )
-            env = {**os.environ, "AWS_ENDPOINT_URL": aws.endpoint_url}
+            # The steps run as the approval role (a session of it), as in SageMaker: the registry
+            # then records that role as the package's LastModifiedBy, which the deploy gate reads.
+            env = {
+                **os.environ,
+                "AWS_ENDPOINT_URL": aws.endpoint_url,
+                **deploy_stage.session_env(aws.client("sts"), render_kwargs["role"], "SageMaker"),
+            }
 
             def execute(item: tuple[str, dict]) -> tuple[Build, LocalPipelineRunner, bool]:
                 arn, params = item
@@ -246,10 +261,26 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 if on_decision is not None:
                     on_decision(d)
 
+        with progress.step(
+            "Deploy: gate, staging on a local endpoint, endpoint checks, production"
+        ):
+            deployed = deploy_stage.run_in_demo(
+                aws, builds, baked, context, policy_path, render_kwargs["role"], progress.note
+            )
+
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
-    ok = [d["status"] for d in decisions] == [APPROVED, REJECTED]
+    (out / "deploy.json").write_text(json.dumps(deployed, indent=2) + "\n", encoding="utf-8")
+    ok = [d["status"] for d in decisions] == [APPROVED, REJECTED] and deploy_stage.as_expected(
+        deployed
+    )
     _print_summary(decisions, out, progress, ok)
-    return {"ok": ok, "decisions": decisions, "elapsed_s": round(progress.elapsed, 1)}
+    deploy_stage.print_summary(deployed, out / "deploy.json")
+    return {
+        "ok": ok,
+        "decisions": decisions,
+        "deploy": deployed,
+        "elapsed_s": round(progress.elapsed, 1),
+    }
 
 
 def _short(outcome: Any) -> str:

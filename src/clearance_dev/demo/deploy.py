@@ -15,6 +15,7 @@ them (the stage counts the endpoint configs before and after).
 from __future__ import annotations
 
 import csv
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -193,3 +194,118 @@ def run(
     summary["deployed"] = {"staging": staged.to_json(), "prod": prod_out.to_json()}
     summary["rollback"] = {**failed.to_json(), "serving_after": serving}
     return summary
+
+
+# ------------------------------------------------------------------------------ in make demo
+FORGER_ROLE = "arn:aws:iam::{account}:role/team-admin"
+EXPECTED_REFUSALS = {"biased": "not-approved", "forged": "approver-not-governance"}
+
+
+def session_env(sts: Any, role_arn: str, session: str) -> dict[str, str]:
+    """Environment variables of a session of ``role_arn`` (for subprocesses such as the steps)."""
+    creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+    }
+
+
+def run_in_demo(
+    aws: Any,
+    builds: Sequence[Any],
+    baked: Path,
+    context: dict[str, Any],
+    policy_path: Path,
+    approval_role: str,
+    note: Note,
+) -> dict[str, Any]:
+    """The stage inside `make demo`, with the demo's names; returns the summary (deploy.json)."""
+    import yaml
+
+    from clearance_dev.demo.common import GOVERNANCE_BUCKET
+    from clearance_dev.demo.register import _team_bucket
+
+    started = time.perf_counter()
+    account = approval_role.split(":")[4]
+    forger = session_env(aws.client("sts"), FORGER_ROLE.format(account=account), "console")
+    forger_sm = aws.client(
+        "sagemaker",
+        aws_access_key_id=forger["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=forger["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=forger["AWS_SESSION_TOKEN"],
+    )
+    policy = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
+    config = gate.GateConfig(
+        approval_role_arn=approval_role,
+        governance_bucket=GOVERNANCE_BUCKET,
+        accepted_policies={str(policy["id"]): frozenset({str(policy["version"])})},
+        model_package_group=context["model_package_group_name"],
+    )
+    team_bucket = _team_bucket(context)
+    project = f"{context['sagemaker_project_name']}-p-demo"
+    summary = run(
+        aws.client("sagemaker"),
+        aws.client("s3"),
+        forger_sm,
+        [Candidate(b.label, b.package_arn, b.out_dir) for b in builds],
+        baked,
+        config,
+        project=project,
+        role_arn=f"arn:aws:iam::{account}:role/{project}-model",
+        capture_uri=f"s3://{team_bucket}/datacapture",
+        monitoring={
+            "role_arn": f"arn:aws:iam::{account}:role/{project}-mon",
+            "output_s3_uri": f"s3://{team_bucket}/monitoring",
+            "region": aws.region,
+        },
+        note=note,
+    )
+    summary["elapsed_s"] = round(time.perf_counter() - started, 2)
+    return summary
+
+
+def as_expected(summary: dict[str, Any]) -> bool:
+    """fair deployed and checked, biased and forged refused with the expected codes."""
+    refused = {r["label"]: r["code"] for r in summary.get("refused", [])}
+    deployed = summary.get("deployed") or {}
+    return (
+        refused == EXPECTED_REFUSALS
+        and (summary.get("staging_report") or {}).get("outcome") == endpoint_checks.PASS
+        and bool(deployed.get("prod"))
+        and (summary.get("rollback") or {}).get("status") == "rolled-back"
+    )
+
+
+def print_summary(summary: dict[str, Any], path: Path) -> None:
+    stream = sys.stderr
+    print("\n  deploy (the gate, then staging -> checks -> approval -> production):", file=stream)
+    deployed = summary.get("deployed") or {}
+    report = summary.get("staging_report") or {}
+    if deployed:
+        latency = report.get("latency_ms", {})
+        errors = report.get("error_rate", {})
+        print(
+            f"    ALLOWED  staging {deployed['staging']['endpoint_name']}: checks "
+            f"{report.get('outcome')} (p50 {latency.get('p50')} ms, p95 {latency.get('p95')} ms, "
+            f"error rate {errors.get('value')} over {errors.get('n')} requests)",
+            file=stream,
+        )
+        if deployed.get("prod"):
+            prod = deployed["prod"]
+            print(
+                f"    ALLOWED  production {prod['endpoint_name']} ({prod['status']})", file=stream
+            )
+    for refusal in summary.get("refused", []):
+        line = f"ERROR: {refusal['field']}: {refusal['problem']}"
+        print(f"    REFUSED  {refusal['label']:<7} {refusal['code']}: {line}", file=stream)
+    rollback = summary.get("rollback")
+    if rollback:
+        print(
+            f"    rollback: a failed production update was {rollback['status']}; production "
+            f"still serves {rollback['serving_after']}",
+            file=stream,
+        )
+    timings = ", ".join(f"{k} {v} ms" for k, v in summary.get("timings_ms", {}).items())
+    print(f"    timings: {timings}", file=stream)
+    print(f"    deploy: {path} ({summary.get('elapsed_s')} s)", file=stream)
