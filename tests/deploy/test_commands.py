@@ -130,3 +130,51 @@ def test_endpoint_check_refuses_a_non_loopback_http_url(tmp_path: Path, capsys) 
 def test_endpoint_check_requires_its_arguments(missing: str) -> None:
     with pytest.raises(SystemExit):
         _parse(commands.add_endpoint_check_arguments, ["--endpoint-name", "e"])
+
+
+def test_promotion_reads_the_staging_report_artifact(world: World, tmp_path: Path, capsys) -> None:
+    arn = world.register()
+    world.approve(arn)
+    report = endpoint_checks.EndpointReport("e", arn, "staging", {"id": "p", "version": "1"})
+    report.check("endpoint.smoke", True, "ok")
+    path = tmp_path / "endpoint-checks.json"
+    path.write_text(json.dumps(report.to_json()))
+    args = _gate_args(arn, "--require-staging-pass", "--staging-report", str(path))
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 0
+    report.check("endpoint.latency_p95", False, "slow")
+    path.write_text(json.dumps(report.to_json()))
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 1
+    assert "endpoint.latency_p95" in capsys.readouterr().err
+    other = endpoint_checks.EndpointReport("e", arn + "0", "staging", {"id": "p", "version": "1"})
+    other.check("endpoint.smoke", True, "ok")
+    path.write_text(json.dumps(other.to_json()))
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 1
+    path.write_text("{not json")
+    assert commands.run_gate(args, (world.reader_sm, world.reader_s3)) == 1
+
+
+def test_recording_refused_by_the_registry_is_a_warning(world: World, tmp_path: Path, capsys):
+    class NoTags:
+        def __init__(self, sm):
+            self.sm = sm
+
+        def __getattr__(self, name):
+            return getattr(self.sm, name)
+
+        def add_tags(self, **kwargs):
+            raise RuntimeError("AccessDenied")
+
+    arn = world.register(drift=DRIFT)
+    world.approve(arn)
+    payload = tmp_path / "p.csv"
+    payload.write_text("1,2,3,4,5\n")
+    described = {"EndpointName": "e", "DataCaptureConfig": {}}
+    sm = NoTags(world.gov_sm)
+    sm.describe_endpoint = lambda **_: described
+    args = _parse(
+        commands.add_endpoint_check_arguments,
+        ["--endpoint-name", "e", "--model-package-arn", arn, "--payload", str(payload), "--record"],
+    )
+    code = commands.run_endpoint_check(args, (sm, None), lambda b, t: (200, b"0.5\n"))
+    assert code == 1  # capture is off in this endpoint: the checks fail, the exit says so
+    assert "WARNING: endpoint-check: the results were not tagged" in capsys.readouterr().err

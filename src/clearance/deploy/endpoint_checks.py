@@ -49,6 +49,7 @@ __all__ = [
     "run_checks",
     "runtime_invoker",
     "staging_passed",
+    "staging_report_passed",
 ]
 
 KIND = "endpoint"
@@ -517,6 +518,20 @@ def record_on_package(sm: Any, report: EndpointReport) -> list[dict[str, str]]:
     tags = package_tags(report)
     sm.add_tags(ResourceArn=report.model_package_arn, Tags=tags)
     return tags
+
+
+def staging_report_passed(doc: Any, package_arn: str) -> tuple[bool, str]:
+    """Production promotion's precondition from the TestStaging report (the pipeline artifact):
+    a staging report of this package whose every check passed."""
+    if not isinstance(doc, dict) or doc.get("kind") != KIND or doc.get("stage") != "staging":
+        return False, "the staging report is not a kind: endpoint, stage: staging document"
+    if doc.get("model_package_arn") != package_arn:
+        return False, f"the staging report is for {str(doc.get('model_package_arn'))[:160]}"
+    checks = doc.get("checks") or []
+    failed = [c.get("id") for c in checks if c.get("outcome") != PASS]
+    if not checks or failed or doc.get("outcome") != PASS:
+        return False, f"staging checks failed: {' '.join(map(str, failed)) or 'no checks'}"
+    return True, f"staging checks passed ({doc.get('endpoint_name')})"
 
 
 def staging_passed(sm: Any, package_arn: str) -> tuple[bool, str]:
