@@ -276,7 +276,7 @@ def test_shim_writes_botocore_shaped_last_modified_by(world: World) -> None:
 def test_checks_uri_in_the_governance_bucket_is_followed(world: World) -> None:
     arn = world.register()
     body = checks_bytes(arn)
-    key = "pipeline-approval/exec-1/checks.json"
+    key = "clearance-approval/elsewhere/checks.json"
     version_id = world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=body)["VersionId"]
     metadata = world.record(arn, body, version_id)
     metadata["clearance:checks-uri"] = f"s3://{GOV_BUCKET}/{key}"

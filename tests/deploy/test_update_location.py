@@ -26,10 +26,12 @@ def _decision(arn: str) -> Decision:
 def test_update_records_the_checks_location_and_the_gate_follows_it(world: World) -> None:
     arn = world.register()
     decision = _decision(arn)
-    key = "clearance-approval/exec-1/Evaluate/checks/checks.json"
-    world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=decision.to_bytes())
-    location = update._checks_location(world.gov_s3, f"s3://{GOV_BUCKET}/{key}")
+    location = update.publish_checks(
+        world.gov_s3, f"s3://{GOV_BUCKET}/clearance-approval/checks", decision
+    )
     assert set(location) == {"clearance:checks-uri", "clearance:checks-version-id"}
+    key = location["clearance:checks-uri"].split("/", 3)[3]
+    assert key == f"clearance-approval/checks/{arn.split('/', 1)[1]}/checks.json"
     apply_decision(world.gov_sm, decision, checks_location=location)
     metadata = world.gov_sm.describe_model_package(ModelPackageName=arn)[
         "CustomerMetadataProperties"
@@ -47,7 +49,7 @@ def test_update_records_the_checks_location_and_the_gate_follows_it(world: World
     assert refusal.code == "checks-overwritten"
 
 
-def test_the_pipeline_passes_the_evaluate_output_to_update() -> None:
+def test_the_pipeline_publishes_checks_where_the_gate_reads_them() -> None:
     doc = json.loads(
         definition.render_definition(
             "us-east-1", "arn:aws:iam::222222222222:role/clearance-approval-pipeline-role", "gov"
@@ -55,9 +57,9 @@ def test_the_pipeline_passes_the_evaluate_output_to_update() -> None:
     )
     (step,) = [s for s in doc["Steps"] if s["Name"] == definition.UPDATE_STEP]
     args = step["Arguments"]["AppSpecification"]["ContainerArguments"]
-    join = args[args.index("--checks-s3-uri") + 1]["Std:Join"]
-    assert join["On"] == "/" and join["Values"][1] == "checks.json"
-    assert join["Values"][0] == {
-        "Get": f"Steps.{definition.EVALUATE_STEP}.ProcessingOutputConfig.Outputs['checks']"
-        ".S3Output.S3Uri"
-    }
+    prefix = args[args.index("--publish-checks-prefix") + 1]
+    assert prefix == f"s3://gov/{definition.DEFAULT_PIPELINE_NAME}/checks"
+    # The gate's default key is the same place.
+    from clearance.deploy.gate import DEFAULT_CHECKS_KEY
+
+    assert DEFAULT_CHECKS_KEY.startswith(f"{definition.DEFAULT_PIPELINE_NAME}/checks/")

@@ -64,9 +64,10 @@ __all__ = [
 ]
 
 APPROVED = "Approved"
-# Where the governance account keeps each decision's checks.json (versioned bucket); {group} and
-# {version} come from the package ARN, never from team-writable metadata.
-DEFAULT_CHECKS_KEY = "checks/{group}/{version}/checks.json"
+# Where the approval's Update step publishes each decision's checks.json in the governance bucket
+# (--publish-checks-prefix s3://<bucket>/<pipeline name>/checks; only the approval role writes under
+# <pipeline name>/). {group} and {version} come from the package ARN.
+DEFAULT_CHECKS_KEY = "clearance-approval/checks/{group}/{version}/checks.json"
 # The clearance:* keys the approval's Update step writes (clearance.registry.decision_metadata).
 METADATA_KEYS = (
     "clearance:decision",
@@ -423,7 +424,7 @@ def check_package(sm: Any, s3: Any, package_arn: str, config: GateConfig) -> Gat
         result.facts["approved_by"] = _check_approver(described, config)
         metadata = described.get("CustomerMetadataProperties") or {}
         _check_record(metadata)
-        key = _checks_key(metadata, config, group, match["version"])
+        key = _checks_key(metadata, config, match["group"], match["version"])
         body, version_id = _read_checks(s3, config, key, metadata.get(VERSION_ID_KEY))
         where = f"s3://{config.governance_bucket}/{key}"
         result.facts["policy"] = _check_checks(body, package_arn, metadata, config, where)

@@ -1,14 +1,16 @@
 """Update step: checks.json -> one update_model_package call, then the evidence hook.
 
     python -m clearance.pipeline.steps.update --checks /opt/ml/processing/checks/checks.json \
-        [--checks-s3-uri s3://<governance bucket>/.../checks.json] \
+        [--publish-checks-prefix s3://<governance bucket>/<pipeline name>/checks] \
         [--evidence-dir /opt/ml/processing/evidence]
 
 The status, the approval description naming the failed checks and the clearance:* metadata go in
 one ``update_model_package`` call (``clearance.registry.apply_decision``). A package that is no
 longer PendingManualApproval is left as it is, and the step says so. A rejection is a successful
 run. An unreadable or self-contradicting checks.json exits 2 without touching the registry.
-With --checks-s3-uri (the Evaluate step's output in the governance bucket) the same call records
+With --publish-checks-prefix the step first writes checks.json to
+<prefix>/<group>/<version>/checks.json in the governance bucket (a key per package, so each team's
+deploy role can be granted its own packages' only) and the same update call records
 clearance:checks-uri and clearance:checks-version-id (that object's S3 version): the deploy gate
 reads the decision's checks.json there and refuses if it was replaced since.
 After the decision, ``clearance.pipeline.steps.after_decision`` writes the model card and HTML
@@ -46,9 +48,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--checks", required=True, type=Path)
     parser.add_argument(
-        "--checks-s3-uri",
+        "--publish-checks-prefix",
         default=None,
-        help="where the governance account holds this checks.json (recorded with the decision)",
+        help="s3://bucket/prefix: publish checks.json per package there and record where",
     )
     parser.add_argument(
         "--evidence-dir",
@@ -74,7 +76,9 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
 
     steps.log_code_location()
     sm, s3 = clients or steps.aws_clients(region)
-    location = _checks_location(s3, args.checks_s3_uri) if args.checks_s3_uri else None
+    location = None
+    if args.publish_checks_prefix:
+        location = publish_checks(s3, args.publish_checks_prefix, decision)
     result = registry.apply_decision(sm, decision, checks_location=location)
     # registry logs the change itself; stdout gets the one line a person scans for.
     print(_describe(result))
@@ -88,15 +92,19 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     return EXIT_OK
 
 
-def _checks_location(s3: Any, uri: str) -> dict[str, str]:
-    """clearance:checks-uri and the object's current S3 VersionId (none when unversioned)."""
+def publish_checks(s3: Any, prefix: str, decision: Any) -> dict[str, str]:
+    """Write checks.json to <prefix>/<group>/<version>/checks.json; its URI and S3 VersionId."""
     from clearance.contract.metadata import CHECKS_URI, CHECKS_VERSION_ID
 
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    version = s3.head_object(Bucket=bucket, Key=key).get("VersionId")
-    location = {CHECKS_URI: uri}
-    if version and version != "null":
-        location[CHECKS_VERSION_ID] = version
+    group, version = decision.model_package_arn.split(":model-package/", 1)[1].split("/")
+    bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+    key = "/".join(part for part in (key_prefix.strip("/"), group, version, "checks.json") if part)
+    response = s3.put_object(
+        Bucket=bucket, Key=key, Body=decision.to_bytes(), ContentType="application/json"
+    )
+    location = {CHECKS_URI: f"s3://{bucket}/{key}"}
+    if response.get("VersionId") and response["VersionId"] != "null":
+        location[CHECKS_VERSION_ID] = response["VersionId"]
     return location
 
 
