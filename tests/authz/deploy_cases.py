@@ -147,6 +147,20 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
         ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
+        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), {}),
+        (
+            "deploy-stack",
+            "application-autoscaling:RegisterScalableTarget",
+            f"arn:aws:application-autoscaling:{REGION}:{TEAM}:scalable-target/0123abcd",
+            {},
+        ),
+        (
+            "deploy-stack",
+            "cloudwatch:PutMetricAlarm",
+            f"arn:aws:cloudwatch:{REGION}:{TEAM}:alarm:TargetTracking-endpoint/"
+            f"{PROJECT[0]}-{PROJECT[1]}-prod-AlarmHigh-1",
+            {},
+        ),
         (
             "deploy-pipeline",
             "iam:PassRole",
@@ -182,17 +196,30 @@ KNOWN_GAPS = {
         "project boundary (portfolio ProjectRoleBoundary): add cloudformation:CreateStack, "
         "UpdateStack, DescribeStacks, DescribeStackEvents"
     ),
+    ("deploy-stack", "kms:CreateGrant", "key"): "project boundary: add kms:CreateGrant",
+    ("deploy-stack", "application-autoscaling:RegisterScalableTarget", "scaling"): (
+        "project boundary: add application-autoscaling:* (and iam:CreateServiceLinkedRole for "
+        "its SageMaker service-linked role)"
+    ),
+    ("deploy-stack", "cloudwatch:PutMetricAlarm", "alarm"): (
+        "project boundary: add cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms"
+    ),
 }
 
 
 def gap_key(principal: str, action: str, resource: str, w: World) -> tuple[str, str, str]:
     kinds = {
+        w.teams[TEAM].get_att("ArtifactKey", "Arn"): "key",
         _checks(w, TEAM): "checks",
         f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}": "code",
         w.package_arn(TEAM): "package",
         _names()["schedule"]: "schedule",
         _names()["stack"]: "stack",
     }
+    if ":scalable-target/" in resource:
+        return principal, action, "scaling"
+    if ":alarm:" in resource:
+        return principal, action, "alarm"
     return principal, action, kinds.get(resource, resource)
 
 
