@@ -379,6 +379,16 @@ def render_model_build(
     source_provider = opts.answers.get("source_provider")
     if source_provider:
         _set_default(template, "SourceProvider", source_provider)
+    # The deploy side (issue 13): on with the `deploy` answer (default true), tabular only.
+    deploy = (
+        opts.answers.get("deploy", True) and opts.answers.get("model_type", "tabular") == "tabular"
+    )
+    template["Mappings"]["Deploy"]["Product"] = {
+        "Enabled": "true" if deploy else "false",
+        "TemplateUrl": (
+            f"https://{opts.bundle_bucket}.s3.{opts.region}.amazonaws.com/{keys['model-deploy']}"
+        ),
+    }
     rule = template["Resources"]["ForwardPendingPackagesRule"]["Properties"]
     group = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
     forwarded = json.loads(json.dumps(pattern))
@@ -524,15 +534,20 @@ def _package_into(
     shutil.rmtree(work)
 
     governance = render_governance(sources["governance-product"], opts, keys, definition, pattern)
-    model_build = render_model_build(sources["model-build-product"], opts, keys, pattern)
+    # The deploy template first: the model-build product nests it by URL, so its key (by its own
+    # digest) must be known before the model-build template is rendered.
     model_deploy = render_model_deploy(sources["model-deploy"], opts, keys)
+    deploy_digest = hashlib.sha256(json.dumps(model_deploy, sort_keys=True).encode()).hexdigest()
+    deploy_key = f"{opts.prefix}/templates/model-deploy-{deploy_digest[:12]}.json"
+    files[deploy_key] = _dump(model_deploy, staging / deploy_key)
+    keys["model-deploy"] = deploy_key
+    model_build = render_model_build(sources["model-build-product"], opts, keys, pattern)
     product_digest = hashlib.sha256(
         json.dumps([governance, model_build, model_deploy], sort_keys=True).encode()
     ).hexdigest()
     for name, template in (
         ("governance-product", governance),
         ("model-build-product", model_build),
-        ("model-deploy", model_deploy),
     ):
         key = f"{opts.prefix}/templates/{name}-{product_digest[:12]}.json"
         files[key] = _dump(template, staging / key)

@@ -173,3 +173,37 @@ def test_pipeline_order_is_gate_staging_checks_approval_gate_prod() -> None:
 
 def _run_order(action: dict[str, Any]) -> int:
     return int(action.get("RunOrder", 1)) if isinstance(action, dict) else 1
+
+
+@pytest.mark.parametrize(
+    ("answers", "enabled"),
+    [({}, "true"), ({"deploy": False}, "false"), ({"model_type": "llm"}, "false")],
+)
+def test_model_build_nests_the_deploy_when_the_answer_says_so(answers, enabled) -> None:
+    opts = package.Options(
+        out=Path("unused"),
+        region="us-east-1",
+        bundle_bucket="clearance-bundle-us-east-1",
+        prefix="clearance/0.1.0",
+        answers=answers,
+        governance_account_id="222222222222",
+        organization_id="o-exampleorg00",
+        team_account_ids=(),
+        studio_role_arns=(),
+    )
+    keys = {
+        "seed": "clearance/0.1.0/seed/seed-code-0123.zip",
+        "model-deploy": "clearance/0.1.0/templates/model-deploy-0123456789ab.json",
+    }
+    template = package.render_model_build(
+        package.load_source_template("model-build-product"), opts, keys, package.load_pattern()
+    )
+    product = template["Mappings"]["Deploy"]["Product"]
+    assert product["Enabled"] == enabled
+    assert product["TemplateUrl"] == (
+        f"https://clearance-bundle-us-east-1.s3.us-east-1.amazonaws.com/{keys['model-deploy']}"
+    )
+    nested = template["Resources"]["DeployPipeline"]
+    assert nested["Condition"] == "WithDeploy"
+    deploy_params = package.load_source_template("model-deploy")["Parameters"]
+    assert set(nested["Properties"]["Parameters"]) == set(deploy_params)
