@@ -168,6 +168,7 @@ def run(
     endpoint_checks.record_on_package(sm, report)
     doc = report.to_json()
     summary["staging_report"] = doc
+    summary["deployed_label"] = candidate.label
     summary["local_endpoint"] = {"url": endpoint.url, "invocations": served}
     for check in doc["checks"]:
         note(f"  {check['outcome'].upper():<4} {check['id']}: {check['reason']}")
@@ -219,6 +220,7 @@ def run_in_demo(
     policy_path: Path,
     approval_role: str,
     note: Note,
+    out: Path | None = None,
 ) -> dict[str, Any]:
     """The stage inside `make demo`, with the demo's names; returns the summary (deploy.json)."""
     import yaml
@@ -261,6 +263,29 @@ def run_in_demo(
         },
         note=note,
     )
+    label = summary.get("deployed_label")
+    if out is not None and label and summary.get("staging_report"):
+        # The evidence shows the endpoint checks: model card item and HTML report section.
+        from clearance.evidence.publish import after_decision
+
+        arn = next(b.package_arn for b in builds if b.label == label)
+        evidence = after_decision(
+            aws.client("sagemaker"),
+            aws.client("s3"),
+            arn,
+            out / label / "checks.json",
+            out / label / "evidence",
+            endpoint_report=summary["staging_report"],
+        )
+        summary["evidence"] = {
+            "html": str(evidence.html_path),
+            "model_card": evidence.card_name,
+            "card_version": evidence.card_version,
+            "card_action": evidence.card_action,
+        }
+        note(
+            f"evidence: {evidence.html_path} and model card {evidence.card_name} (endpoint checks)"
+        )
     summary["elapsed_s"] = round(time.perf_counter() - started, 2)
     return summary
 
@@ -304,6 +329,13 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
         print(
             f"    rollback: a failed production update was {rollback['status']}; production "
             f"still serves {rollback['serving_after']}",
+            file=stream,
+        )
+    if summary.get("evidence"):
+        evidence = summary["evidence"]
+        print(
+            f"    evidence with the endpoint checks: {evidence['html']} "
+            f"(model card {evidence['model_card']} v{evidence['card_version']})",
             file=stream,
         )
     timings = ", ".join(f"{k} {v} ms" for k, v in summary.get("timings_ms", {}).items())

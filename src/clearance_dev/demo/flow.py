@@ -265,7 +265,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             "Deploy: gate, staging on a local endpoint, endpoint checks, production"
         ):
             deployed = deploy_stage.run_in_demo(
-                aws, builds, baked, context, policy_path, render_kwargs["role"], progress.note
+                aws, builds, baked, context, policy_path, render_kwargs["role"], progress.note, out
             )
 
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
