@@ -178,3 +178,14 @@ def test_recording_refused_by_the_registry_is_a_warning(world: World, tmp_path: 
     code = commands.run_endpoint_check(args, (sm, None), lambda b, t: (200, b"0.5\n"))
     assert code == 1  # capture is off in this endpoint: the checks fail, the exit says so
     assert "WARNING: endpoint-check: the results were not tagged" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["deploy-gate", "endpoint-check"])
+def test_clearance_cli_routes_the_deploy_commands(command: str, capsys) -> None:
+    from clearance.cli import main
+
+    assert main([command, "--no-such-flag"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"ERROR: clearance {command}: ")
+    assert main([command, "--help"]) == 0
+    assert "--model-package-arn" in capsys.readouterr().out
