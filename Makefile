@@ -106,7 +106,7 @@ demo: venv ## End to end, no AWS account: bake, build twice, register, approve/r
 demo-llm: venv ## The LLM flow: bake the LLM variant, evaluate SmolLM2, register, decide
 	$(PY) -m clearance_dev.demo --llm
 
-bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM)
+bench: venv ## Print the speed and memory figures (policy throughput, decision latency, burst, LLM, verification)
 	$(PY) -m clearance_dev.bench
 
 package: venv ## Build the Service Catalog bundle into build/servicecatalog/

@@ -54,6 +54,7 @@ TABULAR_ONLY: tuple[str, ...] = (
     "pipelines/reports.py",
     "pipelines/sample_data.py",
     f"{MODULE_DIR}/schema.py",
+    f"{MODULE_DIR}/evidence.py",
     f"{MODULE_DIR}/preprocess.py",
     f"{MODULE_DIR}/predict.py",
     f"{MODULE_DIR}/train_local.py",

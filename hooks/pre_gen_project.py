@@ -214,8 +214,19 @@ def check_module_name(value: Any) -> None:
 
 
 def check_description(value: Any) -> None:
-    """One line; quotes, backslashes and unicode are fine (they are carried through verbatim)."""
-    require_text("description", value, MAX_DESCRIPTION)
+    """One line; quotes, backslashes and unicode are fine (they are carried through verbatim into
+    the README). The model package's ``team:description`` metadata is the encoded form: the team
+    pipeline's ``metadata_value`` turns every character CustomerMetadataProperties refuses (outside
+    ``[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]``: comma, quote, '!') into a space; a description with
+    nothing left after that is refused here."""
+    text = require_text("description", value, MAX_DESCRIPTION)
+    if not any(char.isalnum() for char in text):
+        raise AnswerError(
+            "description",
+            f"{shown(text)} has no letter or digit, so nothing of it fits the model package "
+            "metadata (CustomerMetadataProperties allows letters, digits, spaces and _.:/=+-@)",
+            "Describe the project in words",
+        )
 
 
 def check_aws_region(value: Any) -> None:

@@ -154,11 +154,17 @@ def _tree(root: Path, prefix: str = "", suffixes: set[str] | None = None) -> lis
 
 
 def build_lambda_zip(out: Path) -> Path:
-    """The `clearance` package and PyYAML's pure-Python modules (Lambda's runtime lacks PyYAML)."""
+    """The `clearance` package plus the pure-Python modules Lambda's runtime lacks: PyYAML, and
+    aws-lambda-powertools (the handlers' metrics and typed events) with typing_extensions."""
+    import aws_lambda_powertools
+    import typing_extensions
     import yaml
 
     entries = _tree(PACKAGE_DIR, "clearance/", LAMBDA_SUFFIXES)
     entries += _tree(Path(yaml.__file__).resolve().parent, "yaml/", {".py"})
+    powertools = Path(aws_lambda_powertools.__file__).resolve().parent
+    entries += _tree(powertools, "aws_lambda_powertools/", {".py", ".typed"})
+    entries.append(("typing_extensions.py", Path(typing_extensions.__file__).resolve()))
     return write_deterministic_zip(entries, out)
 
 
@@ -225,6 +231,8 @@ def render_approval_definition(region: str) -> str:
         code_s3_uri="s3://${BundleBucket}/${ApprovalCodePrefix}/clearance.zip",
         allowed_buckets=["${GovernanceBucket}", "${ReportBucketPattern}"],
         policy_s3_uri="s3://${GovernanceBucket}/${PolicyKey}",
+        # Evaluate reads the governance copies (copy-artifacts), pinned by ContentDigest.
+        evidence_bucket="${GovernanceBucket}",
     )
     definition = fix_policy_location(definition)
     unknown = set(re.findall(r"\$\{([^}]*)\}", definition)) - DEFINITION_PLACEHOLDERS

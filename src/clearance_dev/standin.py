@@ -60,6 +60,10 @@ class LocalAWS:
             raise RuntimeError("LocalAWS is already running; use one instance per with-block.")
         from moto.server import ThreadedMotoServer
 
+        from clearance_dev.lifecycle_shim import install
+
+        install()  # ModelLifeCycle, which moto drops (clearance_dev.lifecycle_shim)
+
         # Port 0 lets the kernel pick a free port at bind time: no probe-then-bind race with
         # other processes on a shared machine.
         # werkzeug logs every request at INFO; the demo and bench print their own progress.

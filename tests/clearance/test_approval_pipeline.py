@@ -39,10 +39,11 @@ def _outputs(step: dict) -> dict[str, dict]:
     }
 
 
-def test_definition_has_two_processing_steps(definition: dict) -> None:
-    """Evaluate then Update, both processing steps."""
+def test_definition_has_three_processing_steps(definition: dict) -> None:
+    """Evaluate, Verify, then Update, all processing steps."""
     assert [(s["Name"], s["Type"]) for s in definition["Steps"]] == [
         ("Evaluate", "Processing"),
+        ("Verify", "Processing"),
         ("Update", "Processing"),
     ]
 
@@ -73,17 +74,33 @@ def test_evaluate_reads_package_arn_and_policy_parameters(definition: dict) -> N
     assert policy["LocalPath"] == "/opt/ml/processing/policy"
 
 
-def test_checks_json_is_evaluate_output_and_update_input(definition: dict) -> None:
-    """Update's checks input is Evaluate's checks output via the step property (a dependency)."""
+def test_verify_reads_evaluates_checks_and_feeds_update(definition: dict) -> None:
+    """Verify takes Evaluate's checks.json (recorded as reported_decision) and the policy; its
+    verified checks.json is what Update acts on."""
+    verify, update = _step(definition, "Verify"), _step(definition, "Update")
+    inputs = _inputs(verify)
+    assert inputs["checks"]["S3Uri"] == {
+        "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['checks'].S3Output.S3Uri"
+    }
+    assert inputs["policy"]["S3Uri"] == {"Get": "Parameters.PolicyS3Uri"}
+    argv = verify["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert argv[argv.index("--reported-checks") + 1] == "/opt/ml/processing/checks/checks.json"
+    assert argv[argv.index("--model-package-arn") + 1] == {"Get": "Parameters.ModelPackageArn"}
+    assert _inputs(update)["checks"]["S3Uri"] == {
+        "Get": "Steps.Verify.ProcessingOutputConfig.Outputs['verified'].S3Output.S3Uri"
+    }
+    cluster = verify["Arguments"]["ProcessingResources"]["ClusterConfig"]
+    assert cluster["InstanceType"] == "ml.m5.large"
+
+
+def test_checks_json_is_evaluate_output(definition: dict) -> None:
+    """Evaluate writes checks.json per execution; Update reads checks.json from its input."""
     evaluate, update = _step(definition, "Evaluate"), _step(definition, "Update")
     checks_out = _outputs(evaluate)["checks"]
     assert checks_out["LocalPath"] == "/opt/ml/processing/checks"
     # One prefix per execution: concurrent approvals never share a checks.json.
     assert {"Get": "Execution.PipelineExecutionId"} in checks_out["S3Uri"]["Std:Join"]["Values"]
     checks_in = _inputs(update)["checks"]
-    assert checks_in["S3Uri"] == {
-        "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['checks'].S3Output.S3Uri"
-    }
     argv = update["Arguments"]["AppSpecification"]["ContainerArguments"]
     checks_path = argv[argv.index("--checks") + 1]
     assert checks_path == checks_in["LocalPath"] + "/checks.json"
@@ -94,9 +111,12 @@ def test_checks_json_is_evaluate_output_and_update_input(definition: dict) -> No
     ]
 
 
-def test_both_steps_run_the_shipped_code_bundle_on_a_small_instance(definition: dict) -> None:
-    """The clearance zip is the code input and on PYTHONPATH; ml.t3.medium, one instance."""
+def test_every_step_runs_the_shipped_code_bundle_on_a_small_instance(definition: dict) -> None:
+    """The clearance zip is the code input and on PYTHONPATH; ml.t3.medium, one instance (Verify:
+    ml.m5.large, it predicts and resamples)."""
     for step in definition["Steps"]:
+        if step["Name"] == "Verify":
+            continue
         args = step["Arguments"]
         code = _inputs(step)["code"]
         assert code["S3Uri"] == f"s3://{BUCKET}/{ap.DEFAULT_PIPELINE_NAME}/code/clearance.zip"

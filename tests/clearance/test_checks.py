@@ -277,10 +277,12 @@ def test_checks_json_has_the_contract_shape_and_round_trips(tmp_path: Path) -> N
         "report",
         "metric",
         "passed",
+        "outcome",
         "values",
         "bounds",
         "reason",
     }
+    assert doc["checks"][0]["outcome"] in ("pass", "fail")
     assert doc["checks"][0]["bounds"] == {"min": 0.8, "max": 1.25, "abs_max": None}
     path = write_checks(decision, tmp_path / "out" / "checks.json")
     import hashlib

@@ -198,7 +198,8 @@ def test_bad_bias_argument_is_one_error_line(capsys: pytest.CaptureFixture[str])
 
 @pytest.mark.slow
 def test_demo_end_to_end_approves_the_fair_and_rejects_the_biased(tmp_path: Path) -> None:
-    """Bake, build twice, register, deliver events, run both steps: one Approved, one Rejected."""
+    """Bake, build, register, deliver events, run the steps: fair Approved; biased, forged and
+    small-sample Rejected (forged on recomputation, small-sample for insufficient evidence)."""
     import subprocess
 
     out = tmp_path / "demo"
@@ -220,13 +221,36 @@ def test_demo_end_to_end_approves_the_fair_and_rejects_the_biased(tmp_path: Path
     assert by_label["biased"]["failed_checks"]
     for failed in by_label["biased"]["failed_checks"]:
         assert failed["id"] in by_label["biased"]["approval_description"]
-    for label in ("fair", "biased"):
+    for label in ("fair", "biased", "forged", "small-sample"):
         checks = json.loads((out / label / "checks.json").read_text())
         assert checks["model_package_arn"] == by_label[label]["model_package_arn"]
         assert checks["decision"] == by_label[label]["status"]
+        assert checks["verification"]["facet"]
         assert (out / label / "event.json").is_file()
+    forged = json.loads((out / "forged" / "checks.json").read_text())
+    assert forged["decision"] == "Rejected"
+    assert forged["reported_decision"]["decision"] == "Rejected"  # unverified intervals
+    reasons = {c["id"]: c["reason"] for c in forged["checks"]}
+    assert reasons["disparate-impact"].startswith("reported DI 1.")
+    small = by_label["small-sample"]["failed_checks"]
+    assert small and all(c["outcome"] == "inconclusive" for c in small)
+    assert any(c.get("needed_n") for c in small)
     decisions = json.loads((out / "decisions.json").read_text())
-    assert [d["status"] for d in decisions] == ["Approved", "Rejected"]
+    assert [d["status"] for d in decisions] == ["Approved", "Rejected", "Rejected", "Rejected"]
+    # Two accounts: the team's packages sit in the governance account's central registry group.
+    for d in decisions:
+        assert (
+            ":222222222222:model-package/111111111111-credit-risk-p-abcdefghijkl/"
+            in (d["model_package_arn"])
+        )
+    # The authorization summary comes from the harness and shows the attacks denied.
+    authz = summary["authz"]
+    assert "unavailable" not in authz and not authz["invalid_requests"]
+    assert authz["coverage"]["calls"] >= 50 and not authz["coverage"]["denied"]
+    assert authz["matrix"]["calls"] >= 100 and not authz["matrix"]["unexpected"]
+    assert authz["matrix"]["by_action"]["register as Approved"].get("allowed", 0) == 0
+    assert not authz["edges"]["allowed"]
+    assert "DENIED" in result.stderr
 
 
 def test_llm_flag_delegates_to_the_llm_demo(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -267,6 +291,7 @@ def test_bench_counts_every_decision_with_small_numbers(capsys: pytest.CaptureFi
     code = bench.main(
         [
             "--skip-llm",
+            "--skip-verification",
             "--latency-packages",
             "4",
             "--burst-packages",

@@ -137,10 +137,10 @@ def test_pending_event_starts_one_execution_with_the_package_arn(sagemaker: Any)
         {"Name": "ModelPackageArn", "Value": event["detail"]["ModelPackageArn"]},
         {"Name": "PolicyS3Uri", "Value": POLICY_URI},
     ]
-    assert call["ClientRequestToken"] == client_request_token(event["id"])
+    assert call["ClientRequestToken"] == client_request_token(event["detail"]["ModelPackageArn"])
     assert call["PipelineExecutionDisplayName"] == "credit-risk-p-idy6c3e1fiqj-models-v3"
     assert EXECUTION_NAME.match(call["PipelineExecutionDisplayName"])
-    assert event["id"] in call["PipelineExecutionDescription"]
+    assert call["PipelineExecutionDescription"].endswith(event["detail"]["ModelPackageArn"])
     arns = [e["PipelineExecutionArn"] for e in _executions(sagemaker)]
     assert result.execution_arn in arns
 
@@ -160,18 +160,23 @@ def test_same_event_delivered_five_times_starts_one_execution(sagemaker: Any) ->
     assert len(fake.calls) == 5 and all(call == fake.calls[0] for call in fake.calls)
 
 
-def test_a_new_event_for_the_same_package_is_a_new_evaluation(sagemaker: Any) -> None:
-    """Tokens derive from the event id, not the ARN: a re-registration is evaluated again."""
+def test_two_events_for_one_package_start_one_evaluation(sagemaker: Any) -> None:
+    """Tokens derive from the package ARN: the same registration announced twice (the governance
+    account's event and the team account's forwarded one, two ids) starts one execution, while a
+    new registration (a new version) is evaluated again."""
     first = _event("model_package_state_change_pending")
-    second = copy.deepcopy(first)
-    second["id"] = "e2d4c6b8-1a3f-4e5d-9c7b-6a5f4e3d2c1b"
+    forwarded = copy.deepcopy(first) | {"id": "e2d4c6b8-1a3f-4e5d-9c7b-6a5f4e3d2c1b"}
     fake = IdempotentPipelines(sagemaker)
-    a = start_approval.start_approval(
-        first | {"id": "11111111-2222-4333-8444-555555555555"}, fake, PIPELINE
-    )
-    b = start_approval.start_approval(second, fake, PIPELINE)
-    assert a.client_request_token != b.client_request_token
-    assert a.execution_arn != b.execution_arn
+    a = start_approval.start_approval(first, fake, PIPELINE)
+    b = start_approval.start_approval(forwarded, fake, PIPELINE)
+    assert a.client_request_token == b.client_request_token
+    assert a.execution_arn == b.execution_arn
+    newer = copy.deepcopy(first)
+    arn = newer["detail"]["ModelPackageArn"]
+    newer["detail"]["ModelPackageArn"] = arn.rsplit("/", 1)[0] + "/999"
+    c = start_approval.start_approval(newer, fake, PIPELINE)
+    assert c.client_request_token != a.client_request_token
+    assert c.execution_arn != a.execution_arn
 
 
 def test_moto_does_not_deduplicate_client_request_tokens(sagemaker: Any) -> None:
@@ -189,7 +194,7 @@ def test_moto_does_not_deduplicate_client_request_tokens(sagemaker: Any) -> None
 
 
 def test_token_fits_the_api_and_is_stable() -> None:
-    """32-128 characters, deterministic per event id, different ids differ."""
+    """32-128 characters, deterministic per package ARN, different ARNs differ."""
     token = client_request_token("844e2571-85d4-695f-b930-0153b71dcb42")
     assert len(token) == 64 and re.fullmatch(r"[0-9a-f]{64}", token)
     assert token == client_request_token("844e2571-85d4-695f-b930-0153b71dcb42")
@@ -358,7 +363,7 @@ def test_put_event_copies_url_decoded_key_encrypted_and_verified(s3: tuple[Any, 
     client, key_id = s3
     event = _event("s3_object_created_put")
     [result] = copy_records(event, client, GOVERNANCE, kms_key_id=key_id)
-    dest = f"artifacts/{TEAM}/{DECODED_KEY}"
+    dest = f"artifacts/{TEAM}/{DECODED_KEY}/null"
     assert result.action == "copied" and result.destination == f"s3://{GOVERNANCE}/{dest}"
     head = client.head_object(Bucket=GOVERNANCE, Key=dest, ChecksumMode="ENABLED")
     assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
@@ -384,7 +389,7 @@ def test_without_kms_key_the_copy_uses_sse_s3(s3: tuple[Any, str]) -> None:
     """No KMS key configured: AES256 server-side encryption, never unencrypted."""
     client, _ = s3
     copy_records(_event("s3_object_created_put"), client, GOVERNANCE, prefix="")
-    head = client.head_object(Bucket=GOVERNANCE, Key=f"{TEAM}/{DECODED_KEY}")
+    head = client.head_object(Bucket=GOVERNANCE, Key=f"{TEAM}/{DECODED_KEY}/null")
     assert head["ServerSideEncryption"] == "AES256"
 
 
@@ -425,9 +430,11 @@ def test_records_that_are_not_ours_or_malformed(s3: tuple[Any, str]) -> None:
 
 
 def test_destination_key_is_deterministic() -> None:
-    """<prefix>/<bucket>/<key>, tolerant of slashes in the prefix."""
-    assert destination_key("artifacts/", "b", "a/b.json") == "artifacts/b/a/b.json"
-    assert destination_key("", "b", "k") == "b/k"
+    """<prefix>/<bucket>/<key>/<version>, tolerant of slashes in the prefix."""
+    assert destination_key("artifacts/", "b", "a/b.json") == "artifacts/b/a/b.json/null"
+    assert destination_key("", "b", "k", "v1") == "b/k/v1"
+    with pytest.raises(ValueError, match="not an S3 version id"):
+        destination_key("", "b", "k", "../x")
 
 
 def test_copy_lambda_handler_reads_environment(
@@ -439,8 +446,12 @@ def test_copy_lambda_handler_reads_environment(
     monkeypatch.setenv("GOVERNANCE_BUCKET", GOVERNANCE)
     monkeypatch.setenv("KMS_KEY_ID", key_id)
     monkeypatch.setenv("ARTIFACT_PREFIX", "evidence")
+    # The fixture's bucket is not named like a team artifact bucket: allow it here.
+    monkeypatch.setenv("TEAM_BUCKETS_ONLY", "false")
     out = copy_artifacts.lambda_handler(_event("s3_object_created_put"), FakeLambdaContext())
-    assert out["results"][0]["destination"] == f"s3://{GOVERNANCE}/evidence/{TEAM}/{DECODED_KEY}"
+    assert (
+        out["results"][0]["destination"] == f"s3://{GOVERNANCE}/evidence/{TEAM}/{DECODED_KEY}/null"
+    )
     monkeypatch.delenv("GOVERNANCE_BUCKET")
     with pytest.raises(RuntimeError, match="GOVERNANCE_BUCKET is not set"):
         copy_artifacts.lambda_handler(_event("s3_object_created_put"), FakeLambdaContext())

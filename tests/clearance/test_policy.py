@@ -331,7 +331,7 @@ def test_override_directory_replaces_adds_and_removes(tmp_path: Path) -> None:
     assert "accuracy-floor" not in ids and ids[-1] == "f1-floor"
     assert effective.rule("auc-floor").min == 0.8
     assert ids.index("auc-floor") == [r.id for r in default.rules].index("auc-floor")
-    assert (effective.id, effective.version) == ("clearance-default+credit-risk-models", "1+4")
+    assert (effective.id, effective.version) == ("clearance-default+credit-risk-models", "2+4")
     assert effective.sha256 != default.sha256
     # Other groups, and no group, get the default unchanged.
     assert resolve_policy(default, directory, "another-group") is default
@@ -445,3 +445,78 @@ def test_inline_override_applies_when_the_directory_has_no_file_for_the_group(
     directory = _override_dir(tmp_path, "team-z", OVERRIDE.split("remove_rules:")[0])
     assert resolve_policy(policy, directory, "team-y").version == "1+2"
     assert resolve_policy(policy, directory, "team-z").version == "1+4"
+
+
+def test_shipped_json_schema_is_the_generated_one_and_accepts_every_shipped_policy() -> None:
+    """policy.schema.json == `clearance policy schema`; default.yaml points editors at it."""
+    import json
+
+    import jsonschema
+    import yaml
+
+    from clearance.policy.schema import SCHEMA_PATH, json_schema, schema_text
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == schema_text()
+    assert DEFAULT_POLICY_PATH.read_text().startswith(
+        "# yaml-language-server: $schema=policy.schema.json\n"
+    )
+    validator = jsonschema.Draft202012Validator(json_schema())
+    validator.check_schema(json_schema())
+    for path in [DEFAULT_POLICY_PATH]:
+        validator.validate(yaml.safe_load(path.read_text()))
+    validator.validate(yaml.safe_load(CONTRACT))
+    with pytest.raises(jsonschema.ValidationError):
+        validator.validate({"version": 1, "rules": [{"id": "x", "report": "nope", "metric": "m"}]})
+    assert json.loads(schema_text())["title"] == "Clearance approval policy"
+
+
+def test_policy_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
+    from clearance.cli import main
+    from clearance.policy.schema import schema_text
+
+    assert main(["policy", "schema"]) == 0
+    assert capsys.readouterr().out == schema_text()
+
+
+def test_pydantic_models_keep_the_contract_wording() -> None:
+    """The models are the entry point; their errors are the same one-line PolicyErrors."""
+    from clearance.policy.schema import PolicyDocument
+
+    with pytest.raises(PolicyError) as error:
+        load_policy(
+            _rules(
+                "- {id: a, report: model_quality, metric: auc, min: 0.5, decide_on: sometimes}\n"
+            )
+        )
+    assert str(error.value).startswith("a.decide_on: 'sometimes' is not point or interval. ")
+    with pytest.raises(PolicyError, match=r"^a\.min_group_size: expected a whole number"):
+        load_policy(
+            _rules("- {id: a, report: model_quality, metric: auc, min: 0.5, min_group_size: 0}\n")
+        )
+    with pytest.raises(PolicyError, match=r"^policy\.on_inconclusive: 'maybe' is not"):
+        load_policy(
+            "version: 1\non_inconclusive: maybe\n"
+            + _rules("- {id: a, report: model_quality, metric: auc, min: 0.5}\n").split("\n", 1)[1]
+        )
+    assert PolicyDocument.model_json_schema()["properties"]["rules"]["minItems"] == 1
+
+
+def test_policies_load_with_the_same_checks_where_pydantic_is_missing() -> None:
+    """The approval zip cannot carry pydantic's compiled core: the field checks still run."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pydantic'] = None\n"
+        "from clearance.policy import load_default_policy, load_policy, PolicyError\n"
+        "print(load_default_policy().id)\n"
+        "try:\n    load_policy('version: 1\\nrules: []\\n')\n"
+        "except PolicyError as e:\n    print(e)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "clearance-default",
+        "policy.rules: empty: a policy without rules would approve every model. Add at least one "
+        "rule",
+    ]

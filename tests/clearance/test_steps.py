@@ -313,10 +313,11 @@ def test_unknown_package_fails_the_step_without_output(
     assert not (tmp_path / "out" / "checks.json").exists()
 
 
-def test_update_calls_the_evidence_hook_after_the_decision(
+def test_update_writes_the_evidence_before_the_decision(
     aws, policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--evidence-dir hands the recorded decision to clearance.pipeline.steps.after_decision."""
+    """--evidence-dir: the evidence hook runs while the package is pending, then once more after
+    the decision (refreshing the page's status line)."""
     from clearance.pipeline import steps
 
     sm, s3 = aws
@@ -331,7 +332,37 @@ def test_update_calls_the_evidence_hook_after_the_decision(
     monkeypatch.setattr(steps, "after_decision", hook)
     evidence = tmp_path / "evidence"
     assert update.main(["--checks", str(out / "checks.json"), "--evidence-dir", str(evidence)]) == 0
-    assert calls == [(arn, out / "checks.json", evidence, "Approved")]
+    assert calls == [
+        (arn, out / "checks.json", evidence, "PendingManualApproval"),
+        (arn, out / "checks.json", evidence, "Approved"),
+    ]
+
+
+def test_a_failure_writing_evidence_leaves_the_package_pending(
+    aws, policy_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """Never decided without evidence: the card write fails -> exit 3, status and metadata
+    untouched (the pipeline's retry, or a re-run, decides once the evidence can be written)."""
+    from clearance.pipeline import steps
+
+    sm, s3 = aws
+    arn = register(sm, s3, FAIR)
+    out = tmp_path / "checks"
+    assert run_evaluate(arn, policy_dir, out) == 0
+
+    def failing(*_: object) -> None:
+        raise RuntimeError("AccessDenied: sagemaker:CreateModelCard")
+
+    monkeypatch.setattr(steps, "after_decision", failing)
+    capsys.readouterr()
+    code = update.main(["--checks", str(out / "checks.json"), "--evidence-dir", str(tmp_path)])
+    assert code == 3
+    assert "CreateModelCard" in capsys.readouterr().err
+    described = sm.describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+    assert not any(
+        k.startswith("clearance:") for k in described.get("CustomerMetadataProperties", {})
+    )
 
 
 def test_steps_run_from_the_code_bundle_against_the_stand_in(tmp_path: Path, policy_dir) -> None:
@@ -408,3 +439,26 @@ def test_bad_arguments_are_one_error_line(
     err = capsys.readouterr().err
     assert err.startswith("ERROR: arguments: ") and err.count("\n") == 1
     assert "--help" in err
+
+
+def test_a_pending_package_with_a_forged_decision_is_not_evaluated(
+    aws, policy_dir: Path, tmp_path: Path, capsys
+) -> None:
+    """clearance:* keys are written by the approval only, when it decides: a pending package that
+    carries one at registration fails the step (exit 2, nothing written), fail closed."""
+    sm, s3 = aws
+    arn = register(sm, s3, FAIR)
+    sm.update_model_package(
+        ModelPackageArn=arn,
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={
+            "team:project": "credit-risk",
+            "clearance:decision": "Approved",
+        },
+    )
+    capsys.readouterr()
+    assert run_evaluate(arn, policy_dir, tmp_path / "out") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ERROR: --model-package-arn: ") and "clearance:decision" in err
+    assert not (tmp_path / "out" / "checks.json").exists()
+    assert status(sm, arn) == "PendingManualApproval"

@@ -67,7 +67,7 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
         requests=40,
     )
     refused = {r["label"]: r["code"] for r in summary["refused"]}
-    assert refused == {"biased": "not-approved", "forged": "approver-not-governance"}
+    assert refused == {"biased": "not-approved", "hand-approved": "approver-not-governance"}
     assert summary["staging_report"]["outcome"] == "pass", summary["staging_report"]
     assert summary["local_endpoint"]["invocations"] >= 41
     assert summary["deployed"]["prod"]["status"] == "created"

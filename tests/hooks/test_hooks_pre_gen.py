@@ -62,7 +62,16 @@ INVALID_ANSWERS: dict[str, list[Any]] = {
     + ["x" * 65, "a b", "../escape"],
     "module_name": ["Credit", "1x", "credit-risk", "class", "match", "local", "sample_data"]
     + ["_private", "x" * 65, "crédit", "os.path"],
-    "description": ["", "a\nb", "a\r\nb", "x" * 257, "line\u2028sep", "{" + "% if x %}"],
+    "description": [
+        "",
+        "!!!",
+        '"", ?',
+        "a\nb",
+        "a\r\nb",
+        "x" * 257,
+        "line\u2028sep",
+        "{" + "% if x %}",
+    ],
     "aws_region": ["US-EAST-1", "us-east", "useast1", "us-east-1a", "North Virginia", "us-east-12"],
     "sagemaker_project_name": ["1abc", "a" * 33, "abc-", "-abc", "a_b", "a b", ""],
     "model_package_group_name": ["a" * 64, "-abc", "abc-", "a_b", ""],

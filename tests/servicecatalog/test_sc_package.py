@@ -93,6 +93,10 @@ def test_template_handlers_import_from_the_lambda_zip(tmp_path: Path, templates:
         "    assert callable(getattr(loaded, function)), handler\n"
         "import yaml\n"
         f"assert yaml.__file__.startswith({str(zipped)!r})\n"
+        "from clearance.handlers import handler_metrics\n"
+        "import aws_lambda_powertools\n"
+        f"assert aws_lambda_powertools.__file__.startswith({str(zipped)!r})\n"
+        "handler_metrics('copy-artifacts').flush_metrics()\n"
     )
     env = {**os.environ, "PYTHONPATH": ""}
     result = subprocess.run(
@@ -142,7 +146,7 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
         "AWS::AccountId",
     }
     definition = json.loads(text)
-    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Update"]
+    assert [s["Name"] for s in definition["Steps"]] == ["Evaluate", "Verify", "Update"]
     # The policy location is fixed in the definition: nobody starting an execution can choose it.
     assert {p["Name"] for p in definition["Parameters"]} == {"ModelPackageArn"}
     assert "PolicyS3Uri" not in text and "s3://${GovernanceBucket}/${PolicyKey}" in text

@@ -1,5 +1,6 @@
 """What ships is the runtime only: the Lambda zip and the approval pipeline's code bundle hold the
-``clearance`` package (and pure-Python PyYAML), never the developer tooling in ``clearance_dev``.
+``clearance`` package (and pure-Python PyYAML; the Lambda zip aws-lambda-powertools), never the
+developer tooling in ``clearance_dev``.
 """
 
 from __future__ import annotations
@@ -36,8 +37,17 @@ def _zip_modules(path: Path) -> set[str]:
     modules = set()
     for name in names:
         top = name.split("/", 1)[0]
-        # yaml everywhere; jinja2 and markupsafe (the HTML report) in the approval bundle.
-        allowed = {"clearance", "yaml", "jinja2", "markupsafe"}
+        # yaml everywhere; jinja2 and markupsafe (the HTML report) in the approval bundle; the
+        # Lambda zip also carries aws-lambda-powertools (the handlers' metrics and typed events)
+        # and its typing_extensions dependency.
+        allowed = {
+            "clearance",
+            "yaml",
+            "jinja2",
+            "markupsafe",
+            "aws_lambda_powertools",
+            "typing_extensions.py",
+        }
         assert top in allowed, f"{path.name}: unexpected top-level entry {name}"
         if top == "clearance" and name.endswith(".py"):
             parts = tuple(name[: -len(".py")].split("/"))

@@ -42,6 +42,7 @@ SHARED_FILES = [
     "pipelines/offline.py",
     "pipelines/run_pipeline.py",
     "pipelines/{module}/__init__.py",
+    "pipelines/{module}/digest.py",
     "pipelines/{module}/pipeline.py",
     "tests/conftest.py",
 ]
@@ -49,6 +50,7 @@ TABULAR_FILES = [
     "pipelines/local.py",
     "pipelines/reports.py",
     "pipelines/sample_data.py",
+    "pipelines/{module}/evidence.py",
     "pipelines/{module}/predict.py",
     "pipelines/{module}/preprocess.py",
     "pipelines/{module}/schema.py",

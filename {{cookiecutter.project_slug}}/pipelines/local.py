@@ -17,6 +17,8 @@ Writes (OUT = --output-dir):
     OUT/reports/model_quality/statistics.json    Model Monitor model-quality statistics
     OUT/baselines/data_quality/statistics.json   Model Monitor data-quality baseline of the inputs
     OUT/baselines/data_quality/constraints.json  (DriftCheckBaselines.ModelDataQuality)
+    OUT/evidence/manifest.json (+ evaluation/, clarify/)  the verification bundle (evidence.py):
+                                                 the split, Clarify configs and their sha256
 
 Everything is built in a scratch directory next to OUT and moved into place at the end, so a failed
 or interrupted run leaves the previous OUT as it was and nothing half-written.
@@ -37,7 +39,13 @@ from typing import NoReturn
 import pandas as pd
 
 from pipelines import reports, sample_data
-from pipelines.{{ cookiecutter.module_name }} import predict, preprocess, schema, train_local
+from pipelines.{{ cookiecutter.module_name }} import (
+    evidence,
+    predict,
+    preprocess,
+    schema,
+    train_local,
+)
 
 logger = logging.getLogger("pipelines.local")
 
@@ -52,6 +60,7 @@ BASELINE_PATHS = {
     "statistics": Path("baselines/data_quality/statistics.json"),
     "constraints": Path("baselines/data_quality/constraints.json"),
 }
+EVIDENCE_DIR = Path("evidence")
 # KernelExplainer's cost is rows explained x background rows x samples: small on purpose.
 SHAP_BACKGROUND_ROWS = 20
 SHAP_EXPLAIN_ROWS = 40
@@ -107,6 +116,8 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     statistics, constraints = reports.data_quality_baseline(train[schema.FEATURES])
     reports.write_json(statistics, out / BASELINE_PATHS["statistics"])
     reports.write_json(constraints, out / BASELINE_PATHS["constraints"])
+    # What the governance account needs to recompute the reports above with the model itself.
+    evidence.write_bundle(train, test, archive, out / EVIDENCE_DIR)
 
 
 def run(

@@ -61,9 +61,14 @@ def built() -> dict[str, Any]:
 def test_steps_are_evaluate_then_register(built: dict[str, Any]) -> None:
     """Two steps with stable names; registration waits for the evaluation."""
     steps = [(s["Name"], s["Type"]) for s in built["definition"]["Steps"]]
-    assert steps == [("EvaluateLLM", "Processing"), ("RegisterModel", "RegisterModel")]
-    assert pipeline_module.STEP_NAMES == ["EvaluateLLM", "RegisterModel"]
-    assert built["steps"]["RegisterModel"]["DependsOn"] == ["EvaluateLLM"]
+    assert steps == [
+        ("EvaluateLLM", "Processing"),
+        ("DigestReports", "Processing"),
+        ("RegisterModel", "RegisterModel"),
+    ]
+    assert pipeline_module.STEP_NAMES == ["EvaluateLLM", "DigestReports", "RegisterModel"]
+    assert built["steps"]["DigestReports"]["DependsOn"] == ["EvaluateLLM"]
+    assert built["steps"]["RegisterModel"]["DependsOn"] == ["DigestReports"]
 
 
 def test_definition_is_reproducible(built: dict[str, Any]) -> None:
@@ -93,6 +98,17 @@ def test_evaluation_report_is_the_model_quality_statistics(built: dict[str, Any]
                 ),
                 "evaluation.json",
             ],
+        }
+    }
+    # Its ContentDigest is the sha256 DigestReports computed of that very object.
+    inputs = built["steps"]["DigestReports"]["Arguments"]["ProcessingInputs"]
+    [channel] = [i for i in inputs if i["InputName"] != "code"]  # the script itself is "code"
+    assert channel["InputName"] == "model_statistics"
+    assert channel["S3Input"]["S3Uri"] == statistics["S3Uri"]
+    assert statistics["ContentDigest"] == {
+        "Std:JsonGet": {
+            "PropertyFile": {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"},
+            "Path": "model_statistics",
         }
     }
     # No other report is attached: the LLM evaluation is the whole evidence.

@@ -17,7 +17,13 @@ import pandas as pd
 import pytest
 
 from pipelines import local, reports, sample_data
-from pipelines.{{ cookiecutter.module_name }} import preprocess, schema, train_local
+from pipelines.{{ cookiecutter.module_name }} import (
+    evidence,
+    predict,
+    preprocess,
+    schema,
+    train_local,
+)
 
 # Clarify's metric names and descriptions, in the order Clarify writes them.
 PRE_TRAINING = {
@@ -89,6 +95,11 @@ EXPECTED_FILES = {
     "reports/model_quality/statistics.json",
     "baselines/data_quality/statistics.json",
     "baselines/data_quality/constraints.json",
+    "evidence/manifest.json",
+    "evidence/evaluation/test.csv",
+    "evidence/evaluation/train.csv",
+    "evidence/clarify/data_bias.json",
+    "evidence/clarify/model_bias.json",
 }
 
 
@@ -283,6 +294,45 @@ def test_local_run_writes_exactly_the_contracted_files(builds: dict[float, Path]
         assert files == EXPECTED_FILES
         # No scratch directory left next to OUT.
         assert sorted(p.name for p in build.parent.iterdir()) == ["bias-0.0", "bias-0.4"]
+
+
+def test_evidence_manifest_pins_every_bundle_file_and_the_model(
+    builds: dict[float, Path],
+) -> None:
+    """The verification bundle: each listed file's sha256 and size, the model's sha256."""
+    for build in builds.values():
+        root = build / "evidence"
+        manifest = json.loads((root / evidence.MANIFEST).read_text())
+        listed = set(manifest["files"])
+        on_disk = {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
+        assert listed == on_disk - {evidence.MANIFEST}
+        for name, entry in manifest["files"].items():
+            assert entry["sha256"] == evidence.sha256_file(root / name)
+            assert entry["bytes"] == (root / name).stat().st_size
+        assert manifest["model"]["sha256"] == evidence.sha256_file(build / "model/model.tar.gz")
+        test = pd.read_csv(root / evidence.TEST)
+        assert list(test.columns) == schema.HEADERS
+        assert len(test) == len(pd.read_csv(build / "data/test.csv", header=None))
+        config = json.loads((root / evidence.CLARIFY["model_bias"]).read_text())
+        assert config["facet"][0]["name_or_index"] == manifest["facet"]["name"] == schema.FACET
+
+
+def test_predict_step_writes_the_same_bundle_as_make_local(
+    builds: dict[float, Path], tmp_path: Path
+) -> None:
+    """The pipeline's Predict step (predict.py --evidence-dir) writes make local's bundle."""
+    build = builds[0.0]
+    argv = [
+        "--model", str(build / "model"),
+        "--test-data", str(build / "data" / "test.csv"),
+        "--output-dir", str(tmp_path),
+        "--train-data", str(build / "data" / "train.csv"),
+        "--evidence-dir", str(tmp_path / "evidence"),
+    ]  # fmt: skip
+    assert predict.main(argv) == 0
+    ours = (tmp_path / "evidence" / evidence.MANIFEST).read_bytes()
+    assert ours == (build / "evidence" / evidence.MANIFEST).read_bytes()
+    assert predict.main(argv[:6] + ["--evidence-dir", str(tmp_path / "e2")]) == 1
 
 
 def test_data_bias_report_has_clarifys_pre_training_shape(builds: dict[float, Path]) -> None:

@@ -11,6 +11,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -55,6 +56,7 @@ EXPECTED_STEPS = [
     ("ModelQuality", "QualityCheck"),
     ("ModelBias", "ClarifyCheck"),
     ("ModelExplainability", "ClarifyCheck"),
+    ("DigestReports", "Processing"),
     ("RegisterModel", "RegisterModel"),
 ]
 CHECKS = ["DataBias", "ModelQuality", "ModelBias", "ModelExplainability"]
@@ -140,7 +142,8 @@ def test_checks_run_one_after_another_and_register_comes_last(built: Built) -> N
     assert built.steps["Predict"]["DependsOn"] == ["DataBias"]
     assert built.steps["ModelBias"]["DependsOn"] == ["ModelQuality"]
     assert built.steps["ModelExplainability"]["DependsOn"] == ["ModelBias"]
-    assert built.steps["RegisterModel"]["DependsOn"] == ["ModelExplainability"]
+    assert built.steps["DigestReports"]["DependsOn"] == ["ModelExplainability"]
+    assert built.steps["RegisterModel"]["DependsOn"] == ["DigestReports"]
 
 
 def test_parameters_are_declared_with_their_defaults(built: Built) -> None:
@@ -179,7 +182,7 @@ def test_preprocess_runs_the_shipped_script_on_the_input_parameter(built: Built)
     package_dir = REPO_ROOT / "pipelines" / PACKAGE
     assert built.s3_objects[inputs["code"]["S3Uri"]] == (package_dir / "preprocess.py").read_bytes()
     assert built.s3_objects[inputs["schema"]["S3Uri"]] == (package_dir / "schema.py").read_bytes()
-    assert args["Environment"]["PYTHONPATH"] == inputs["schema"]["LocalPath"]
+    assert args["Environment"]["PYTHONPATH"].split(":")[0] == inputs["schema"]["LocalPath"]
 
 
 def test_every_run_writes_its_data_under_its_own_execution_id(built: Built) -> None:
@@ -224,6 +227,9 @@ def test_predict_scores_the_test_split_with_the_trained_model(built: Built) -> N
     assert inputs["test"]["S3Uri"] == get(
         "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri"
     )
+    assert inputs["train"]["S3Uri"] == get(
+        "Steps.Preprocess.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri"
+    )
     assert args["AppSpecification"]["ContainerArguments"] == [
         "--model",
         inputs["model"]["LocalPath"],
@@ -231,7 +237,13 @@ def test_predict_scores_the_test_split_with_the_trained_model(built: Built) -> N
         inputs["test"]["LocalPath"],
         "--output-dir",
         "/opt/ml/processing",
+        "--train-data",
+        inputs["train"]["LocalPath"],
+        "--evidence-dir",
+        "/opt/ml/processing/evidence",
     ]
+    evidence_code = (REPO_ROOT / "pipelines" / PACKAGE / "evidence.py").read_bytes()
+    assert built.s3_objects[inputs["evidence_code"]["S3Uri"]] == evidence_code
     code = (REPO_ROOT / "pipelines" / PACKAGE / "predict.py").read_bytes()
     assert built.s3_objects[inputs["code"]["S3Uri"]] == code
     assert "sagemaker-xgboost" in args["AppSpecification"]["ImageUri"]
@@ -340,13 +352,31 @@ def test_register_always_waits_for_approval(built: Built) -> None:
 
 
 def test_model_metrics_are_wired_to_the_check_that_produced_each_report(built: Built) -> None:
-    """The approval reads these slots: each must point at the right check's result."""
+    """The approval reads these slots: each must point at the right check's result, with the
+    sha256 DigestReports computed of that very object as its ContentDigest."""
     json_type = "application/json"
+    inputs = built.args("DigestReports")["ProcessingInputs"]
+    channels = {i["InputName"]: i["S3Input"]["S3Uri"] for i in inputs}
 
     def source(path: str) -> dict[str, Any]:
-        return {"ContentType": json_type, "S3Uri": get(path)}
+        [name] = [n for n, uri in channels.items() if uri == get(path)]
+        digest = {
+            "Std:JsonGet": {
+                "PropertyFile": {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"},
+                "Path": name,
+            }
+        }
+        return {"ContentType": json_type, "S3Uri": get(path), "ContentDigest": digest}
 
+    evidence = get("Steps.Predict.ProcessingOutputConfig.Outputs['evidence'].S3Output.S3Uri")
     assert built.args("RegisterModel")["ModelMetrics"] == {
+        # The verification bundle's manifest, which the governance account recomputes from.
+        "ModelDataQuality": {
+            "Statistics": {
+                "ContentType": json_type,
+                "S3Uri": {"Std:Join": {"On": "/", "Values": [evidence, "manifest.json"]}},
+            }
+        },
         "ModelQuality": {
             "Statistics": source("Steps.ModelQuality.CalculatedBaselineStatistics"),
             "Constraints": source("Steps.ModelQuality.CalculatedBaselineConstraints"),
@@ -359,6 +389,27 @@ def test_model_metrics_are_wired_to_the_check_that_produced_each_report(built: B
             "Report": source("Steps.ModelExplainability.CalculatedBaselineConstraints"),
         },
     }
+
+
+def test_digest_step_writes_the_content_digest_the_api_accepts(tmp_path: Path) -> None:
+    """digest.py: one "sha256:<hex>" per report channel, in the form botocore's ContentDigest
+    pattern takes; a channel with no report or two stops the step with one ERROR line."""
+    import botocore.session
+
+    digest = importlib.import_module(f"pipelines.{PACKAGE}.digest")
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("ContentDigest")
+    pattern = re.compile(shape.metadata["pattern"])
+    reports = tmp_path / "reports"
+    for name, body in (("bias_post_training", b'{"a": 1}'), ("explainability", b"{}")):
+        (reports / name).mkdir(parents=True)
+        (reports / name / "analysis.json").write_bytes(body)
+    assert digest.main(["--input-dir", str(reports), "--output-dir", str(tmp_path / "out")]) == 0
+    found = json.loads((tmp_path / "out" / "digests.json").read_text(encoding="utf-8"))
+    assert found["bias_post_training"] == "sha256:" + hashlib.sha256(b'{"a": 1}').hexdigest()
+    assert all(pattern.fullmatch(value) for value in found.values())
+    (reports / "explainability" / "other.json").write_bytes(b"{}")
+    assert digest.main(["--input-dir", str(reports), "--output-dir", str(tmp_path / "o2")]) == 1
+    assert not (tmp_path / "o2").exists()
 
 
 def test_drift_check_baselines_come_from_the_checks_and_their_configs(built: Built) -> None:

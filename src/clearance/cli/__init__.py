@@ -39,6 +39,7 @@ from clearance.cli.check import (
     run_evaluate,
 )
 from clearance.cli.common import EXIT_INVALID, Subcommand, _Parser
+from clearance.cli.policy import add_policy_arguments, run_policy
 
 __all__ = ["SUBCOMMANDS", "Subcommand", "build_parser", "main"]
 
@@ -62,6 +63,12 @@ SUBCOMMANDS: list[Subcommand] = [
         "evaluate a model package, then record Approved/Rejected in the registry",
         add_registry_arguments,
         run_approve,
+    ),
+    Subcommand(
+        "policy",
+        "policy tools: `clearance policy schema` prints the policy file's JSON Schema",
+        add_policy_arguments,
+        run_policy,
     ),
 ]
 

@@ -49,6 +49,34 @@ def add_check_arguments(parser: argparse.ArgumentParser) -> None:
         "--model-kind", choices=MODEL_KINDS, default=None, help="default: from the quality report"
     )
     parser.add_argument("--json", action="store_true", help="print checks.json instead of a table")
+    parser.add_argument(
+        "--evidence",
+        default=None,
+        metavar="DIR",
+        help="verification bundle (make local's OUT/evidence): recompute as the Verify step does",
+    )
+    parser.add_argument(
+        "--model", default=None, metavar="FILE", help="model.tar.gz (default: DIR/../model/)"
+    )
+
+
+def _verify_locally(args: argparse.Namespace, policy: Any) -> tuple[Any, str | None]:
+    """(Verification, None) or (None, why it failed) for --evidence; (None, None) without it."""
+    if args.evidence is None:
+        return None, None
+    from clearance.decide.bundle import BundleError
+    from clearance.pipeline.steps.verify import verify_local
+
+    root = Path(args.evidence)
+    model = Path(args.model) if args.model else root.parent / "model" / "model.tar.gz"
+    if not root.is_dir():
+        raise UsageError("--evidence", f"{root} is not a directory", "Pass make local's evidence/")
+    if not model.is_file():
+        raise UsageError("--model", f"{model} does not exist", "Pass the model.tar.gz")
+    try:
+        return verify_local(root, model, policy), None
+    except BundleError as exc:
+        return None, str(exc)
 
 
 def _read_local_reports(args: argparse.Namespace) -> dict[str, Any]:
@@ -85,9 +113,17 @@ def run_check(args: argparse.Namespace) -> int:
         out = _check_out(args.out)
         policy = _load_policy(args, args.group)
         reports = _read_local_reports(args)
+        verification, problem = _verify_locally(args, policy)
     except (UsageError, PolicyError) as exc:
         return _error(str(exc))
-    decision = evaluate(policy, reports, args.model_package_arn, kind=args.model_kind)
+    decision = evaluate(
+        policy,
+        reports,
+        args.model_package_arn,
+        kind=args.model_kind,
+        verification=verification,
+        verification_error=problem,
+    )
     if out is not None:  # always: --out is required
         write_checks(decision, out)
     return _emit(decision, args)

@@ -102,7 +102,7 @@ def render_table(decision: Decision, reason_width: int | None = None) -> str:
         rows.append(
             (
                 check.id,
-                "pass" if check.passed else "FAIL",
+                {"pass": "pass", "inconclusive": "INCONCLUSIVE"}.get(check.outcome, "FAIL"),
                 values,
                 _fmt_bounds(dict(check.bounds)),
                 reason,

@@ -187,19 +187,40 @@ def run_report(args: argparse.Namespace) -> int:
 def add_audit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model-package-group", required=True, help="model package group name")
     parser.add_argument("--json", action="store_true", help="print JSON (a list of packages)")
+    parser.add_argument(
+        "--governance-bucket",
+        default=None,
+        help="reconcile every decision against the approval's checks.json held in this bucket "
+        "(not the registry metadata); a finding exits 1",
+    )
+    parser.add_argument(
+        "--checks-prefix",
+        default="clearance-approval/",
+        help="where the approval pipeline writes its outputs (default: clearance-approval/)",
+    )
 
 
 def run_audit(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
-        sm, _ = _clients()
+        sm, s3 = _clients()
         missing = _require_group(sm, args.model_package_group)
         if missing is not None:
             return missing
         rows = audit_group(sm, args.model_package_group, Progress("describing"))
+        reconciled = None
+        if args.governance_bucket:
+            from clearance.evidence.reconcile import find_checks, reconcile
+
+            held, problems = find_checks(s3, args.governance_bucket, args.checks_prefix)
+            reconciled = reconcile(rows, held)
+            for problem in problems:
+                print(f"warning: {problem}", file=sys.stderr)
     except (ClientError, BotoCoreError) as exc:
         return _aws_error(exc)
+    if reconciled is not None:
+        return _print_reconciled(reconciled, args.json)
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=2))
         return exitcodes.OK
@@ -227,6 +248,27 @@ def run_audit(args: argparse.Namespace) -> int:
         )
     )
     return exitcodes.OK
+
+
+def _print_reconciled(reconciled: list[tuple[Any, str, str | None]], as_json: bool) -> int:
+    findings = sum(1 for _, verdict, _ in reconciled if verdict.startswith("FINDING"))
+    if as_json:
+        doc = [
+            {**r.to_json(), "reconciled": verdict, "governance_checks": uri}
+            for r, verdict, uri in reconciled
+        ]
+        print(json.dumps(doc, indent=2))
+    else:
+        print(
+            _table(
+                ["version", "status", "decided by", "governance checks.json"],
+                [
+                    [r.version if r.version is not None else "-", r.status, r.decided_by or "-", v]
+                    for r, v, _ in reconciled
+                ],
+            )
+        )
+    return exitcodes.REJECTED if findings else exitcodes.OK
 
 
 # --------------------------------------------------------------------------------------------------

@@ -4,10 +4,19 @@ checks.json is the contract between the Evaluate step (or ``clearance check``), 
 the evidence tools::
 
     {"model_package_arn": ..., "policy": {"id", "version", "sha256"},
-     "decision": "Approved"|"Rejected",
-     "checks": [{"id", "report", "metric", "passed", "values", "bounds", "reason"}],
-     "evaluated_at": "...Z", "reports": {kind: {"s3_uri", "sha256"}},
+     "decision": "Approved"|"Rejected"|"PendingManualApproval",
+     "checks": [{"id", "report", "metric", "passed", "outcome", "values", "bounds", "reason",
+                 and when measured "value", "interval", "n", "group_sizes", "needed_n",
+                 "reported"}],
+     "verification": {"manifest_sha256", "model_sha256", "rows"}, "on_inconclusive": ...,
+     "evaluated_at": "...Z", "reports": {kind: {"slot", "s3_uri", "sha256",
+        "read_from"?, "version_id"?, "source_version_id"?}},
      "model_kind": ..., "not_applicable": [rule ids]}
+
+Each ``reports`` entry pins the bytes the decision read: ``sha256`` (hex) of those bytes and, when
+they came from the governance bucket, ``read_from`` (the copy's s3:// URI), ``version_id`` (the
+copy's S3 VersionId) and ``source_version_id`` (the team object's version it was copied from).
+The pin keys are optional (older files stay valid) but typed when present.
 
 It is written canonically (sorted keys, two-space indent, trailing newline) so the sha256 of the
 file's bytes equals :attr:`Decision.sha256`, the digest the registry metadata records. The parser
@@ -27,10 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract.errors import ClearanceError
-from clearance.contract.status import APPROVED, REJECTED
+from clearance.contract.status import APPROVED, PENDING, REJECTED
 
 __all__ = [
     "APPROVED",
+    "OUTCOMES",
+    "PENDING",
     "REJECTED",
     "Check",
     "ChecksError",
@@ -50,9 +61,15 @@ class ChecksError(ClearanceError, ValueError):
         Exception.__init__(self, message)
 
 
+PASS, FAIL, INCONCLUSIVE = "pass", "fail", "inconclusive"
+OUTCOMES: tuple[str, ...] = (PASS, FAIL, INCONCLUSIVE)
+# A measured check's fields (PLAN.md "metric with interval"), beside the rule's own.
+MEASURED_KEYS: tuple[str, ...] = ("value", "interval", "n", "group_sizes", "needed_n", "reported")
+
+
 @dataclass(frozen=True)
 class Check:
-    """The outcome of one rule."""
+    """The outcome of one rule: pass, fail or inconclusive (``passed`` is outcome == pass)."""
 
     id: str
     report: str
@@ -61,17 +78,31 @@ class Check:
     values: tuple[Any, ...]
     bounds: Mapping[str, float | None]
     reason: str
+    outcome: str = ""
+    # value, interval, n, group_sizes, needed_n, reported: see MEASURED_KEYS.
+    measured: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.outcome:
+            object.__setattr__(self, "outcome", PASS if self.passed else FAIL)
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.outcome == INCONCLUSIVE
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out = {
             "id": self.id,
             "report": self.report,
             "metric": self.metric,
             "passed": self.passed,
+            "outcome": self.outcome,
             "values": list(self.values),
             "bounds": dict(self.bounds),
             "reason": self.reason,
         }
+        out.update({key: self.measured[key] for key in MEASURED_KEYS if key in self.measured})
+        return out
 
 
 @dataclass(frozen=True)
@@ -86,14 +117,28 @@ class Decision:
     reports: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     model_kind: str | None = None
     not_applicable: tuple[str, ...] = ()
+    # What was recomputed (bundle and model digests, rows): present when the package was verified.
+    verification: Mapping[str, Any] | None = None
+    on_inconclusive: str | None = None
+    # The Evaluate step's decision on the reported values alone, when the Verify step decided.
+    reported_decision: Mapping[str, Any] | None = None
 
     @property
     def approved(self) -> bool:
         return self.decision == APPROVED
 
     @property
+    def pending(self) -> bool:
+        return self.decision == PENDING
+
+    @property
     def failed_checks(self) -> list[Check]:
+        """Every check that did not pass (failed or inconclusive)."""
         return [check for check in self.checks if not check.passed]
+
+    @property
+    def inconclusive_checks(self) -> list[Check]:
+        return [check for check in self.checks if check.inconclusive]
 
     def to_json(self) -> dict[str, Any]:
         """The checks.json document."""
@@ -111,6 +156,12 @@ class Decision:
             out["model_kind"] = self.model_kind
         if self.not_applicable:
             out["not_applicable"] = list(self.not_applicable)
+        if self.verification is not None:
+            out["verification"] = dict(self.verification)
+        if self.on_inconclusive is not None:
+            out["on_inconclusive"] = self.on_inconclusive
+        if self.reported_decision is not None:
+            out["reported_decision"] = dict(self.reported_decision)
         return out
 
     def to_bytes(self) -> bytes:
@@ -160,8 +211,8 @@ def decision_from_json(doc: Any) -> Decision:
     )
     verdict = doc.get("decision")
     _require(
-        verdict in (APPROVED, REJECTED),
-        f"checks.json: decision {verdict!r} is not Approved/Rejected",
+        verdict in (APPROVED, REJECTED, PENDING),
+        f"checks.json: decision {verdict!r} is not Approved/Rejected/{PENDING}",
     )
     raw_checks = doc.get("checks")
     _require(isinstance(raw_checks, list), "checks.json: checks must be a list")
@@ -181,6 +232,11 @@ def decision_from_json(doc: Any) -> Decision:
             isinstance(item["bounds"], dict),
             f"checks.json: checks[{index}].bounds is not an object",
         )
+        outcome = item.get("outcome", PASS if item["passed"] else FAIL)
+        _require(
+            outcome in OUTCOMES and item["passed"] == (outcome == PASS),
+            f"checks.json: checks[{index}].outcome {outcome!r} contradicts passed",
+        )
         checks.append(
             Check(
                 id=str(item["id"]),
@@ -190,6 +246,8 @@ def decision_from_json(doc: Any) -> Decision:
                 values=tuple(item["values"]),
                 bounds=dict(item["bounds"]),
                 reason=str(item["reason"]),
+                outcome=outcome,
+                measured={key: item[key] for key in MEASURED_KEYS if key in item},
             )
         )
     # The Update step acts on this file: an Approved verdict that its own checks contradict is
@@ -199,6 +257,12 @@ def decision_from_json(doc: Any) -> Decision:
             bool(checks) and all(c.passed for c in checks),
             "checks.json: decision is Approved but not every check passed",
         )
+    elif verdict == PENDING:
+        # Left for a human only when nothing failed and something could not be decided.
+        _require(
+            any(c.inconclusive for c in checks) and all(c.outcome != FAIL for c in checks),
+            f"checks.json: decision is {PENDING} but a check failed or none is inconclusive",
+        )
     else:
         _require(
             not checks or not all(c.passed for c in checks),
@@ -206,6 +270,8 @@ def decision_from_json(doc: Any) -> Decision:
         )
     reports = doc.get("reports") or {}
     _require(isinstance(reports, dict), "checks.json: reports must be an object")
+    for kind, pin in reports.items():
+        _check_pin(kind, pin)
     evaluated_at = doc.get("evaluated_at")
     _require(
         evaluated_at is None or isinstance(evaluated_at, str),
@@ -218,6 +284,21 @@ def decision_from_json(doc: Any) -> Decision:
         isinstance(skipped, list) and all(isinstance(x, str) for x in skipped),
         "checks.json: not_applicable must be a list of rule ids",
     )
+    verification = doc.get("verification")
+    _require(
+        verification is None or isinstance(verification, dict),
+        "checks.json: verification must be an object",
+    )
+    on_inconclusive = doc.get("on_inconclusive")
+    _require(
+        on_inconclusive in (None, "reject", "pending"),
+        "checks.json: on_inconclusive must be reject or pending",
+    )
+    reported_decision = doc.get("reported_decision")
+    _require(
+        reported_decision is None or isinstance(reported_decision, dict),
+        "checks.json: reported_decision must be an object",
+    )
     return Decision(
         model_package_arn=arn,
         policy=dict(policy),
@@ -227,6 +308,33 @@ def decision_from_json(doc: Any) -> Decision:
         reports=reports,
         model_kind=kind,
         not_applicable=tuple(skipped),
+        verification=verification,
+        on_inconclusive=on_inconclusive,
+        reported_decision=reported_decision,
+    )
+
+
+_HEX64 = frozenset("0123456789abcdef")
+PIN_KEYS = ("read_from", "version_id", "source_version_id")
+
+
+def _check_pin(kind: str, pin: Any) -> None:
+    """A ``reports`` entry: an object; sha256 is 64 lowercase hex; pin keys are short strings."""
+    _require(isinstance(pin, dict), f"checks.json: reports.{kind} must be an object")
+    digest = pin.get("sha256")
+    _require(
+        digest is None or (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX64),
+        f"checks.json: reports.{kind}.sha256 must be 64 lowercase hex digits",
+    )
+    for key in PIN_KEYS:
+        value = pin.get(key)
+        _require(
+            value is None or (isinstance(value, str) and 0 < len(value) <= 2048),
+            f"checks.json: reports.{kind}.{key} must be a non-empty string",
+        )
+    _require(
+        pin.get("read_from") is None or str(pin["read_from"]).startswith("s3://"),
+        f"checks.json: reports.{kind}.read_from must be an s3:// URI",
     )
 
 

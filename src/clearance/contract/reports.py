@@ -67,6 +67,9 @@ METRIC_SLOTS: dict[str, tuple[tuple[str, str], ...]] = {
     "model_quality": (("ModelQuality", "Statistics"),),
     "llm_evaluation": (("ModelQuality", "Statistics"),),
 }
+# The verification bundle's manifest (issue 10, docs/verification.md): the one ModelMetrics slot a
+# tabular package leaves free. The files the manifest lists sit under the manifest's own S3 prefix.
+EVIDENCE_SLOT: tuple[str, str] = ("ModelDataQuality", "Statistics")
 # The tabular kinds (everything a tabular package registers).
 TABULAR_KINDS: tuple[str, ...] = REPORT_KINDS[:4]
 

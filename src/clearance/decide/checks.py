@@ -22,8 +22,9 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clearance.contract import fmt
 from clearance.contract.checks import (
@@ -34,7 +35,8 @@ from clearance.contract.checks import (
     load_checks,
     write_checks,
 )
-from clearance.contract.status import APPROVED, REJECTED
+from clearance.contract.status import APPROVED, PENDING, REJECTED
+from clearance.decide import verified
 from clearance.decide.reports import (
     REPORT_KINDS,
     ReportError,
@@ -44,6 +46,9 @@ from clearance.decide.reports import (
     select_values,
 )
 from clearance.policy import Policy, Rule
+
+if TYPE_CHECKING:
+    from clearance.decide.verify import Verification
 
 __all__ = [
     "APPROVED",
@@ -205,6 +210,9 @@ def evaluate(
     sources: Mapping[str, Mapping[str, Any]] | None = None,
     evaluated_at: str | None = None,
     kind: str | None = None,
+    verification: Verification | None = None,
+    verification_error: str | None = None,
+    champions: verified.Champions | None = None,
 ) -> Decision:
     """Evaluate every rule of ``policy``: Approved only if there are checks and all passed.
 
@@ -214,6 +222,14 @@ def evaluate(
     ``reports`` is what :func:`clearance.registry.fetch_reports` returned. ``kind`` is the model
     kind (see ``MODEL_KINDS``); by default it is inferred from the quality report, and rules whose
     ``applies_to`` excludes it are listed as ``not_applicable`` instead of checked.
+
+    ``verification`` (the governance recomputation, :mod:`clearance.decide.verify`) makes every
+    bias, explainability and quality rule decide on the recomputed metric
+    (:func:`clearance.decide.verified.verified_check`); ``verification_error`` (it was attempted
+    and failed) fails those rules with that reason. ``champions`` holds the group's Approved
+    package's values for ``champion`` rules. Any failed check rejects; otherwise any inconclusive
+    check rejects ("insufficient evidence"), or leaves the package pending when the policy says
+    ``on_inconclusive: pending``.
     """
     cache: dict[str, Any] = {}
     checks: list[Check] = []
@@ -239,13 +255,15 @@ def evaluate(
             except ReportError as exc:
                 checks.append(_failed(rule, f"{rule.report} report: {exc.reason}"))
                 continue
-            checks.append(_judge(rule, selected))
+            checks.append(
+                _decide_rule(rule, selected, policy, verification, verification_error, champions)
+            )
         except Exception as exc:  # noqa: BLE001 - fail closed on anything we did not foresee
             LOG.exception("rule %s could not be evaluated", rule.id)
             checks.append(
                 _failed(rule, f"could not be evaluated ({type(exc).__name__}); failing closed")
             )
-    decision = APPROVED if checks and all(check.passed for check in checks) else REJECTED
+    decision = verdict(checks, policy.on_inconclusive)
     return Decision(
         model_package_arn=model_package_arn,
         policy=policy.summary(),
@@ -255,4 +273,48 @@ def evaluate(
         reports={k: dict(v) for k, v in (sources or {}).items()},
         model_kind=package_kind,
         not_applicable=tuple(skipped),
+        verification=None if verification is None else dict(verification.bundle),
+        on_inconclusive=policy.on_inconclusive,
     )
+
+
+def with_reported(decision: Decision, reported: Decision) -> Decision:
+    """DECISION recording the Evaluate step's reported-values-only decision beside it."""
+    failed = [check.id for check in reported.checks if not check.passed]
+    summary = {"decision": reported.decision, "sha256": reported.sha256, "failed_checks": failed}
+    return replace(decision, reported_decision=summary)
+
+
+def verdict(checks: list[Check], on_inconclusive: str | None) -> str:
+    """Any fail rejects; else any inconclusive rejects or, with 'pending', waits for a human."""
+    if not checks or any(check.outcome == "fail" for check in checks):
+        return REJECTED
+    if any(check.inconclusive for check in checks):
+        return PENDING if on_inconclusive == "pending" else REJECTED
+    return APPROVED
+
+
+def _decide_rule(
+    rule: Rule,
+    selected: list[Selected],
+    policy: Policy,
+    verification: Verification | None,
+    verification_error: str | None,
+    champions: verified.Champions | None,
+) -> Check:
+    if rule.report in verified.VERIFIABLE:
+        if verification_error is not None:
+            return _failed(rule, f"verification failed: {verification_error}")
+        if verification is not None:
+            return verified.verified_check(
+                rule,
+                selected,
+                verification,
+                policy_min_group_size=policy.min_group_size,
+                champions=champions,
+            )
+    if rule.decide_on == "interval":
+        return verified.unverified_interval_check(rule, selected)
+    narrowed, note = verified.with_champion(rule, champions)
+    check = _judge(narrowed, selected)
+    return replace(check, reason=check.reason + note) if note else check

@@ -65,14 +65,15 @@ class PackageInfo:
 _S3_URI = re.compile(r"^s3://([^/]+)/(.+)$")
 
 
-def _read_s3(s3: Any, uri: str) -> bytes:
+def _read_s3(s3: Any, uri: str, version_id: str | None = None) -> bytes:
     match = _S3_URI.match(uri)
     if not match:
         raise ValueError(f"not an s3:// URI: {uri[:200]}")
-    head = s3.head_object(Bucket=match[1], Key=match[2])
+    extra = {"VersionId": version_id} if version_id else {}
+    head = s3.head_object(Bucket=match[1], Key=match[2], **extra)
     if head.get("ContentLength", 0) > MAX_REPORT_BYTES:
         raise ValueError(f"larger than {MAX_REPORT_BYTES} bytes")
-    return s3.get_object(Bucket=match[1], Key=match[2])["Body"].read()
+    return s3.get_object(Bucket=match[1], Key=match[2], **extra)["Body"].read()
 
 
 def fetch_evidence_reports(
@@ -94,7 +95,13 @@ def fetch_evidence_reports(
     # URI can appear under two kinds; it is read once, and parse_reports tells the kinds apart.
     for kind in sorted(kinds, key=lambda k: (k not in checks.reports, k)):
         pinned = checks.reports.get(kind) or {}
-        uri = pinned.get("s3_uri") or package.metric_uris.get(kind, ("", ""))[0]
+        # The governance copy the decision read (read_from + its VersionId), when pinned.
+        version = pinned.get("version_id") if pinned.get("read_from") else None
+        uri = (
+            pinned.get("read_from")
+            or pinned.get("s3_uri")
+            or package.metric_uris.get(kind, ("", ""))[0]
+        )
         if not uri:
             reports[kind] = None
             continue
@@ -102,7 +109,7 @@ def fetch_evidence_reports(
             continue
         seen.add(uri)
         try:
-            data = _read_s3(s3, uri)
+            data = _read_s3(s3, uri, version)
         except (ClientError, BotoCoreError, ValueError, OSError) as exc:
             reports[kind] = f"cannot read {uri}: {str(exc)[:200]}"
             sources[kind] = uri

@@ -9,6 +9,13 @@
 Each core takes its boto3 client as an argument; the handlers create clients once per execution
 environment (module scope, lazily so importing the module needs no region) and reuse them.
 Logs are one JSON object per line so CloudWatch Logs Insights can filter on fields.
+
+Metrics: every malformed record, ignored event and skipped object is counted with
+aws-lambda-powertools' ``Metrics`` (CloudWatch embedded metric format on stdout, no API call):
+namespace ``Clearance``, dimension ``service`` = the handler's name, metric names
+``MalformedEvents``, ``IgnoredEvents``, ``SkippedObjects``: the alarms of
+servicecatalog/governance-product.yaml (``HandlerEventAlarms``) watch exactly these. The cores take
+any object with ``add_metric(name, unit, value)`` (tests pass a recorder).
 """
 
 from __future__ import annotations
@@ -18,7 +25,49 @@ import logging
 import os
 from typing import Any, Protocol
 
-__all__ = ["CLIENTS", "LambdaContext", "cached_client", "configure_logging", "log"]
+__all__ = [
+    "CLIENTS",
+    "IGNORED",
+    "MALFORMED",
+    "METRICS_NAMESPACE",
+    "SKIPPED",
+    "LambdaContext",
+    "MetricSink",
+    "cached_client",
+    "configure_logging",
+    "count",
+    "handler_metrics",
+    "log",
+]
+
+METRICS_NAMESPACE = "Clearance"
+MALFORMED = "MalformedEvents"
+IGNORED = "IgnoredEvents"
+SKIPPED = "SkippedObjects"
+METRIC_NAMES = (MALFORMED, IGNORED, SKIPPED)
+
+
+class MetricSink(Protocol):
+    """What the cores need of powertools' ``Metrics``."""
+
+    def add_metric(self, name: str, unit: Any, value: float) -> None: ...
+
+
+def count(metrics: MetricSink | None, name: str) -> None:
+    """Add 1 to ``name`` (a no-op without a sink)."""
+    if metrics is not None:
+        metrics.add_metric(name=name, unit="Count", value=1)
+
+
+def handler_metrics(service: str) -> Any:
+    """powertools ``Metrics`` for one handler; the caller flushes (``flush_metrics()``)."""
+    from aws_lambda_powertools import Metrics
+
+    metrics = Metrics(namespace=METRICS_NAMESPACE, service=service)
+    # Always emit a zero-valued line per invocation, so an alarm sees data rather than "missing".
+    for name in METRIC_NAMES:
+        metrics.add_metric(name=name, unit="Count", value=0)
+    return metrics
 
 
 class LambdaContext(Protocol):

@@ -4,14 +4,25 @@ bucket, so the evidence a decision rests on outlives whatever the team later doe
 For every ``ObjectCreated:*`` record of an S3 event notification:
 
 - the key is URL-decoded (S3 notifications encode it, a space arrives as ``+``);
-- the destination key is deterministic: ``<ARTIFACT_PREFIX>/<source bucket>/<source key>``;
+- the destination is keyed by the source VERSION (:func:`clearance.contract.names.copy_key`):
+  ``<ARTIFACT_PREFIX>/<source bucket>/<source key>/<version id>`` (``null`` for an unversioned
+  bucket), so every PUT of a versioned team bucket has its own copy and no event, however late,
+  overwrites the copy of another version; the governance bucket is versioned and Object-Locked, so
+  no copy is ever overwritten either;
+- for the one destination that several PUTs share (an unversioned source, version ``null``) the
+  S3 event ``sequencer`` decides: an event older than the copy already there is skipped (and
+  counted), never copied over the newer one;
 - the copy is made from exactly the version the event announced (``CopySourceIfMatch`` on its
   ETag; a newer PUT has its own event), encrypted (SSE-KMS with ``KMS_KEY_ID``, else SSE-S3), with
   an S3-computed SHA-256 checksum, and the source's identity in its metadata;
 - the copy's SHA-256 is compared with the source's (S3's full-object checksum when the source has
   one, otherwise computed by streaming the source); a mismatch fails the invocation (retried), and
   a mismatched copy is never mistaken for a good one;
-- a destination that already holds a verified copy of the same ETag is left alone (idempotent).
+- a destination that already holds a verified copy of the same ETag is left alone (idempotent);
+- every malformed record, ignored event and skipped object is logged (one JSON line) and counted
+  (CloudWatch EMF via aws-lambda-powertools, namespace ``Clearance``, dimension
+  ``service=copy-artifacts``: ``MalformedEvents``, ``IgnoredEvents``, ``SkippedObjects``,
+  the metrics the governance product's alarms watch).
 
 Environment: ``GOVERNANCE_BUCKET`` (required), ``KMS_KEY_ID`` (optional), ``ARTIFACT_PREFIX``
 (default ``artifacts``), ``LOG_LEVEL``.
@@ -26,10 +37,22 @@ import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote
 
+from clearance.contract import names
 from clearance.contract.errors import ClearanceError
-from clearance.handlers import cached_client, configure_logging, log
+from clearance.handlers import (
+    IGNORED,
+    MALFORMED,
+    SKIPPED,
+    MetricSink,
+    cached_client,
+    configure_logging,
+    count,
+    handler_metrics,
+    log,
+)
+from clearance.handlers.s3_records import Record, is_sequencer, parse_record, sequencer_order
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -53,6 +76,8 @@ META_KEY = "source-key"
 META_ETAG = "source-etag"
 META_VERSION = "source-version-id"
 META_SHA256 = "source-sha256"
+META_SEQUENCER = "source-sequencer"
+SERVICE = "copy-artifacts"
 
 
 class CopyError(ClearanceError, RuntimeError):
@@ -61,15 +86,6 @@ class CopyError(ClearanceError, RuntimeError):
     def __init__(self, message: str) -> None:
         self.field, self.problem, self.fix = "copy", message, ""
         Exception.__init__(self, message)
-
-
-@dataclass(frozen=True)
-class Record:
-    bucket: str
-    key: str
-    etag: str | None
-    version_id: str | None
-    size: int | None
 
 
 @dataclass(frozen=True)
@@ -86,38 +102,9 @@ class CopyResult:
         return asdict(self)
 
 
-def destination_key(prefix: str, bucket: str, key: str) -> str:
-    """``<prefix>/<bucket>/<key>``: one place per source object, whatever the number of PUTs."""
-    parts = [p for p in (prefix.strip("/"), bucket) if p]
-    return "/".join([*parts, key])
-
-
-def parse_record(record: Any) -> Record:
-    """One S3 notification record. Raises ValueError (malformed) with the reason."""
-    if not isinstance(record, Mapping):
-        raise ValueError("record is not an object")
-    if record.get("eventSource") != "aws:s3":
-        raise ValueError(f"eventSource is {record.get('eventSource')!r}, not 'aws:s3'")
-    s3 = record.get("s3")
-    if not isinstance(s3, Mapping):
-        raise ValueError("record has no 's3' object")
-    bucket = (s3.get("bucket") or {}).get("name") if isinstance(s3.get("bucket"), Mapping) else None
-    obj = s3.get("object")
-    if not isinstance(bucket, str) or not bucket:
-        raise ValueError("record has no s3.bucket.name")
-    if not isinstance(obj, Mapping) or not isinstance(obj.get("key"), str) or not obj["key"]:
-        raise ValueError("record has no s3.object.key")
-    etag = obj.get("eTag")
-    version = obj.get("versionId")
-    size = obj.get("size")
-    return Record(
-        bucket=bucket,
-        # S3 notifications URL-encode keys (space -> "+", "+" -> "%2B").
-        key=unquote_plus(obj["key"]),
-        etag=str(etag).strip('"') if etag else None,
-        version_id=str(version) if version not in (None, "", "null") else None,
-        size=size if isinstance(size, int) and not isinstance(size, bool) else None,
-    )
+def destination_key(prefix: str, bucket: str, key: str, version_id: str | None = None) -> str:
+    """``<prefix>/<bucket>/<key>/<version id or null>``: one place per source version."""
+    return names.copy_key(bucket, key, version_id, prefix)
 
 
 def _quoted(etag: str) -> str:
@@ -140,6 +127,9 @@ def _error_code(exc: Exception) -> str:
 def _source_sha256(s3: Any, record: Record) -> str:
     """Base64 SHA-256 of the announced source version (S3's own when it is a full-object one)."""
     extra: dict[str, Any] = {}
+    owner = names.bucket_owner(record.bucket)
+    if owner:
+        extra["ExpectedBucketOwner"] = owner
     if record.version_id:
         extra["VersionId"] = record.version_id
     if record.etag:
@@ -169,18 +159,34 @@ def copy_artifact(
     *,
     kms_key_id: str | None = None,
     prefix: str = "artifacts",
+    team_buckets_only: bool = False,
 ) -> CopyResult:
-    """Copy one announced object (the pure core). Raises CopyError when a retry may help."""
+    """Copy one announced object (the pure core). Raises CopyError when a retry may help.
+
+    A team artifact bucket's name carries its account (``sagemaker-<project id>-<account>-
+    artifacts``): every read passes it as the expected owner, so a bucket squatting another team's
+    name in some other account is refused by S3. ``team_buckets_only`` skips any other name.
+    """
     source = f"s3://{record.bucket}/{record.key}"
     if record.bucket == governance_bucket:
         return CopyResult("skipped", "source is the governance bucket itself", source)
+    owner = names.bucket_owner(record.bucket)
+    if team_buckets_only and owner is None:
+        return CopyResult(
+            "skipped",
+            "not a team artifact bucket (sagemaker-<project id>-<account id>-artifacts)",
+            source,
+        )
     if record.key.endswith("/"):
         return CopyResult("skipped", "folder marker, nothing to copy", source)
     if record.size is not None and record.size > MAX_COPY_BYTES:
         # CopyObject copies up to 5 GiB in one request; larger artifacts need a multipart copy,
         # which this function does not do (documented limit): fail visibly.
         raise CopyError(f"{source} is {record.size} bytes, over CopyObject's 5 GiB limit")
-    dest_key = destination_key(prefix, record.bucket, record.key)
+    try:
+        dest_key = destination_key(prefix, record.bucket, record.key, record.version_id)
+    except ValueError as exc:
+        return CopyResult("malformed", str(exc), source)
     destination = f"s3://{governance_bucket}/{dest_key}"
     if len(dest_key.encode("utf-8")) > MAX_KEY_BYTES:
         return CopyResult("malformed", "destination key would exceed 1024 bytes", source)
@@ -188,6 +194,18 @@ def copy_artifact(
     existing = _head(s3, governance_bucket, dest_key)
     if existing is not None:
         meta = existing.get("Metadata") or {}
+        held = meta.get(META_SEQUENCER)
+        if (
+            record.sequencer
+            and is_sequencer(held)
+            and sequencer_order(held) > sequencer_order(record.sequencer)
+        ):
+            return CopyResult(
+                "skipped",
+                f"stale event: sequencer {record.sequencer} is older than the copy's {held}",
+                source,
+                destination,
+            )
         if (
             record.etag
             and meta.get(META_ETAG) == record.etag
@@ -218,6 +236,8 @@ def copy_artifact(
     if record.version_id:
         copy_source["VersionId"] = record.version_id
     extra: dict[str, Any] = {}
+    if owner:
+        extra["ExpectedSourceBucketOwner"] = owner
     if record.etag:
         extra["CopySourceIfMatch"] = _quoted(record.etag)
     if kms_key_id:
@@ -230,6 +250,7 @@ def copy_artifact(
         META_ETAG: record.etag or "",
         META_VERSION: record.version_id or "",
         META_SHA256: expected,
+        META_SEQUENCER: record.sequencer or "",
     }
     try:
         response = s3.copy_object(
@@ -274,6 +295,8 @@ def copy_records(
     *,
     kms_key_id: str | None = None,
     prefix: str = "artifacts",
+    metrics: MetricSink | None = None,
+    team_buckets_only: bool = False,
 ) -> list[CopyResult]:
     """Every record of an S3 notification event. Malformed records are logged and skipped; if any
     copy failed retryably, CopyError is raised after the others were processed (a retry skips the
@@ -282,6 +305,7 @@ def copy_records(
     if not isinstance(records, list):
         result = CopyResult("malformed", "event has no 'Records' list")
         log(LOG, logging.ERROR, "malformed event", **result.to_json())
+        count(metrics, MALFORMED)
         return [result]
     results: list[CopyResult] = []
     failures: list[str] = []
@@ -289,7 +313,8 @@ def copy_records(
         name = raw.get("eventName") if isinstance(raw, Mapping) else None
         if not isinstance(name, str) or not name.startswith("ObjectCreated:"):
             result = CopyResult("skipped", f"eventName {name!r} is not ObjectCreated:*")
-            log(LOG, logging.INFO, "record skipped", index=index, **result.to_json())
+            log(LOG, logging.INFO, "record ignored", index=index, **result.to_json())
+            count(metrics, IGNORED)
             results.append(result)
             continue
         try:
@@ -297,18 +322,29 @@ def copy_records(
         except ValueError as exc:
             result = CopyResult("malformed", str(exc))
             log(LOG, logging.ERROR, "malformed record", index=index, **result.to_json())
+            count(metrics, MALFORMED)
             results.append(result)
             continue
         try:
             result = copy_artifact(
-                s3, record, governance_bucket, kms_key_id=kms_key_id, prefix=prefix
+                s3,
+                record,
+                governance_bucket,
+                kms_key_id=kms_key_id,
+                prefix=prefix,
+                team_buckets_only=team_buckets_only,
             )
         except CopyError as exc:
             log(LOG, logging.ERROR, "copy failed", index=index, reason=str(exc))
             failures.append(str(exc))
             results.append(CopyResult("failed", str(exc), f"s3://{record.bucket}/{record.key}"))
             continue
-        log(LOG, logging.INFO, f"artifact {result.action}", index=index, **result.to_json())
+        level = logging.WARNING if result.action in ("skipped", "malformed") else logging.INFO
+        log(LOG, level, f"artifact {result.action}", index=index, **result.to_json())
+        if result.action == "skipped":
+            count(metrics, SKIPPED)
+        elif result.action == "malformed":
+            count(metrics, MALFORMED)
         results.append(result)
     if failures:
         raise CopyError(f"{len(failures)} of {len(records)} copies failed: {failures[0]}")
@@ -321,11 +357,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
     bucket = os.environ.get("GOVERNANCE_BUCKET")
     if not bucket:
         raise RuntimeError("GOVERNANCE_BUCKET is not set. Set it to the governance bucket's name")
-    results = copy_records(
-        event,
-        cached_client("s3"),
-        bucket,
-        kms_key_id=os.environ.get("KMS_KEY_ID") or None,
-        prefix=os.environ.get("ARTIFACT_PREFIX", "artifacts"),
-    )
+    metrics = handler_metrics(SERVICE)
+    try:
+        results = copy_records(
+            event,
+            cached_client("s3"),
+            bucket,
+            kms_key_id=os.environ.get("KMS_KEY_ID") or None,
+            prefix=os.environ.get("ARTIFACT_PREFIX", "artifacts"),
+            metrics=metrics,
+            # Default on: only team artifact buckets (their name says their owner) are copied.
+            team_buckets_only=os.environ.get("TEAM_BUCKETS_ONLY", "true").lower() != "false",
+        )
+    finally:
+        metrics.flush_metrics()  # one EMF line on stdout, even when a copy failed (retried)
     return {"results": [r.to_json() for r in results]}

@@ -2,13 +2,20 @@
 pipeline for exactly that package.
 
 EventBridge delivers "SageMaker Model Package State Change" events at least once (and Lambda's
-async invocation retries), so the same event can arrive several times. The pipeline execution's
-``ClientRequestToken`` is derived from the event ``id``: SageMaker starts at most one execution per
-token, so redeliveries start nothing new, while a later, genuinely new event for the same package
-(a new id) is evaluated again.
+async invocation retries), and with the central registry one registration can arrive twice with
+different event ids (emitted in the governance account, and forwarded from the team account). The
+pipeline execution's ``ClientRequestToken`` is therefore derived from the package ARN: SageMaker
+starts at most one execution per token, so one package version is evaluated once however many
+events announce it, while a new registration (a new version, a new ARN) is evaluated again.
 
-Environment: ``PIPELINE_NAME`` (required), ``POLICY_S3_URI`` (optional; passed as the
-``PolicyS3Uri`` pipeline parameter, otherwise the pipeline's default applies), ``LOG_LEVEL``.
+Only packages of this account's registry are started (``ACCOUNT_ID``, when set: the central
+registry lives in the governance account, and an event naming a package elsewhere is ignored and
+counted). Ignored and malformed events are counted (``IgnoredEvents``, ``MalformedEvents``; see
+:mod:`clearance.handlers`).
+
+Environment: ``PIPELINE_NAME`` (required), ``ACCOUNT_ID`` (optional, the governance account),
+``POLICY_S3_URI`` (optional; passed as the ``PolicyS3Uri`` pipeline parameter, otherwise the
+pipeline's default applies), ``LOG_LEVEL``.
 """
 
 from __future__ import annotations
@@ -24,7 +31,16 @@ from typing import TYPE_CHECKING, Any
 from clearance.contract.arns import MODEL_PACKAGE_ARN
 from clearance.contract.errors import ClearanceError
 from clearance.contract.status import PENDING
-from clearance.handlers import cached_client, configure_logging, log
+from clearance.handlers import (
+    IGNORED,
+    MALFORMED,
+    MetricSink,
+    cached_client,
+    configure_logging,
+    count,
+    handler_metrics,
+    log,
+)
 
 if TYPE_CHECKING:
     from clearance.handlers import LambdaContext
@@ -47,6 +63,7 @@ ARN_PATTERN = MODEL_PACKAGE_ARN  # the one strict pattern: clearance.contract.ar
 # botocore: PipelineExecutionName (the display name) [a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}.
 MAX_DISPLAY_NAME = 82
 TOKEN_NAMESPACE = "clearance-start-approval:"
+SERVICE = "start-approval"
 
 
 class EventError(ClearanceError, ValueError):
@@ -84,14 +101,14 @@ class Ignored(Exception):
     """A well-formed event this function does not act on (another status, source or type)."""
 
 
-def client_request_token(event_id: str) -> str:
-    """The idempotency token for one event: 64 hex characters.
+def client_request_token(model_package_arn: str) -> str:
+    """The idempotency token for one package version: 64 hex characters.
 
-    StartPipelineExecution's ClientRequestToken must be 32-128 characters. Event ids are UUIDs
-    (36 characters) today, but hashing keeps any id within the limits, and the namespace keeps
-    the token distinct from other callers' tokens derived from the same id.
+    StartPipelineExecution's ClientRequestToken must be 32-128 characters; hashing keeps any ARN
+    within the limits, and the namespace keeps the token distinct from other callers' tokens
+    derived from the same ARN.
     """
-    return hashlib.sha256((TOKEN_NAMESPACE + event_id).encode("utf-8")).hexdigest()
+    return hashlib.sha256((TOKEN_NAMESPACE + model_package_arn).encode("utf-8")).hexdigest()
 
 
 def display_name(package: PendingPackage) -> str:
@@ -103,12 +120,18 @@ def display_name(package: PendingPackage) -> str:
     return cleaned or "clearance-approval"
 
 
-def parse_event(event: Any) -> PendingPackage:
-    """The pending package an event announces. Raises EventError (malformed) or Ignored."""
+def parse_event(event: Any, *, account: str | None = None) -> PendingPackage:
+    """The pending package an event announces. Raises EventError (malformed) or Ignored.
+
+    ``account``: the registry's account; a package of any other account is ignored.
+    """
     if not isinstance(event, Mapping):
         raise EventError(f"event is {type(event).__name__}, not a JSON object")
-    source = event.get("source")
-    detail_type = event.get("detail-type")
+    from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent
+
+    typed = EventBridgeEvent(dict(event))  # powertools' typed view of the envelope
+    source = typed.get("source")
+    detail_type = typed.get("detail-type")
     if source != SOURCE:
         # The developer guide's sample repeats "source" as a list; real events carry the string.
         raise Ignored(f"source is {source!r}, not {SOURCE!r}")
@@ -117,7 +140,7 @@ def parse_event(event: Any) -> PendingPackage:
     event_id = event.get("id")
     if not isinstance(event_id, str) or not event_id.strip():
         raise EventError("event has no 'id' (needed for the idempotency token)")
-    detail = event.get("detail")
+    detail = typed.get("detail")
     if not isinstance(detail, Mapping):
         raise EventError("event has no 'detail' object")
     status = detail.get("ModelApprovalStatus")
@@ -126,6 +149,9 @@ def parse_event(event: Any) -> PendingPackage:
     arn = detail.get("ModelPackageArn")
     if not isinstance(arn, str) or not ARN_PATTERN.match(arn):
         raise EventError(f"detail.ModelPackageArn {str(arn)[:200]!r} is not a model package ARN")
+    owner = ARN_PATTERN.match(arn).group("account")  # type: ignore[union-attr]
+    if account is not None and owner != account:
+        raise Ignored(f"package of account {owner}, not of this registry's account {account}")
     group = detail.get("ModelPackageGroupName")
     version = detail.get("ModelPackageVersion")
     return PendingPackage(
@@ -142,6 +168,8 @@ def start_approval(
     pipeline_name: str,
     *,
     policy_s3_uri: str | None = None,
+    account: str | None = None,
+    metrics: MetricSink | None = None,
 ) -> StartResult:
     """Start the approval pipeline for the package ``event`` announces (the pure core).
 
@@ -150,27 +178,28 @@ def start_approval(
     Lambda retries the invocation, and the same token makes the retry safe.
     """
     try:
-        package = parse_event(event)
+        package = parse_event(event, account=account)
     except Ignored as exc:
         result = StartResult("ignored", str(exc), _event_id(event))
         log(LOG, logging.INFO, "event ignored", **result.to_json())
+        count(metrics, IGNORED)
         return result
     except EventError as exc:
         result = StartResult("malformed", str(exc), _event_id(event))
         log(LOG, logging.ERROR, "malformed event", **result.to_json())
+        count(metrics, MALFORMED)
         return result
 
-    token = client_request_token(package.event_id)
+    token = client_request_token(package.model_package_arn)
     parameters = [{"Name": "ModelPackageArn", "Value": package.model_package_arn}]
     if policy_s3_uri:
         parameters.append({"Name": "PolicyS3Uri", "Value": policy_s3_uri})
     response = sm.start_pipeline_execution(
         PipelineName=pipeline_name,
         PipelineExecutionDisplayName=display_name(package),
-        PipelineExecutionDescription=(
-            f"Clearance approval of {package.model_package_arn} "
-            f"(EventBridge event {package.event_id})"
-        )[:3072],
+        # Identical for every event of one package: a repeated token with other parameters is an
+        # error in SageMaker (the event id is in the log line below instead).
+        PipelineExecutionDescription=f"Clearance approval of {package.model_package_arn}"[:3072],
         PipelineParameters=parameters,
         ClientRequestToken=token,
     )
@@ -204,10 +233,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext | None) -> dict
         # A deployment error, not an event problem: fail loudly so the invocation is retried and
         # lands in the dead-letter queue after the fix is deployed.
         raise RuntimeError("PIPELINE_NAME is not set. Set it to the approval pipeline's name")
-    result = start_approval(
-        event,
-        cached_client("sagemaker"),
-        pipeline_name,
-        policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
-    )
+    metrics = handler_metrics(SERVICE)
+    try:
+        result = start_approval(
+            event,
+            cached_client("sagemaker"),
+            pipeline_name,
+            policy_s3_uri=os.environ.get("POLICY_S3_URI") or None,
+            account=os.environ.get("ACCOUNT_ID") or None,
+            metrics=metrics,
+        )
+    finally:
+        metrics.flush_metrics()
     return result.to_json()

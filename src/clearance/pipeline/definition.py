@@ -42,8 +42,9 @@ from typing import Any
 LOGGER = logging.getLogger(__name__)
 
 EVALUATE_STEP = "Evaluate"
+VERIFY_STEP = "Verify"
 UPDATE_STEP = "Update"
-STEP_NAMES = (EVALUATE_STEP, UPDATE_STEP)
+STEP_NAMES = (EVALUATE_STEP, VERIFY_STEP, UPDATE_STEP)
 PARAM_MODEL_PACKAGE_ARN = "ModelPackageArn"
 PARAM_POLICY_S3_URI = "PolicyS3Uri"
 
@@ -64,8 +65,16 @@ POLICY_DIR = CONTAINER_ROOT / "policy"
 CHECKS_DIR = CONTAINER_ROOT / "checks"
 CHECKS_FILE = "checks.json"
 EVIDENCE_DIR = CONTAINER_ROOT / "evidence"
+VERIFIED_DIR = CONTAINER_ROOT / "verified"
+WHEELS_DIR = CONTAINER_ROOT / "input" / "wheels"
+# Verify needs numpy, pandas, scipy, scikit-learn (the image has them) and XGBoost to run the
+# registered model: when the image lacks it, the step installs the pinned xgboost-cpu wheel from
+# its `wheels` input (pip --no-index: no network inside the job). docs/verification.md.
+VERIFY_INSTANCE_TYPE = "ml.m5.large"
+XGBOOST_WHEEL = "xgboost_cpu-3.1.2-py3-none-manylinux_2_28_x86_64.whl"
 
 CHECKS_OUTPUT = "checks"
+VERIFIED_OUTPUT = "verified"
 EVIDENCE_OUTPUT = "evidence"
 
 
@@ -80,6 +89,7 @@ def get_approval_pipeline(
     instance_type: str = DEFAULT_INSTANCE_TYPE,
     image_uri: str | None = None,
     sagemaker_session: Any = None,
+    evidence_bucket: str | None = None,
 ) -> Any:
     """Return the approval ``sagemaker.mlops.workflow.pipeline.Pipeline`` (not yet upserted).
 
@@ -96,6 +106,8 @@ def get_approval_pipeline(
         instance_type: processing instance type of both steps.
         image_uri: processing image (default: the SageMaker scikit-learn image of ``region``).
         sagemaker_session: a ``PipelineSession``; one is created when omitted.
+        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate step
+            reads each report's governance copy (pinned by ContentDigest), not the team's object.
     """
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import (
@@ -153,12 +165,12 @@ def get_approval_pipeline(
         "PYTHONUNBUFFERED": "1",
     }
 
-    def processor(module: str, step: str) -> Any:
+    def processor(module: str, step: str, kind: str | None = None) -> Any:
         return Processor(
             role=role,
             image_uri=image_uri,
             instance_count=1,
-            instance_type=instance_type,
+            instance_type=kind or instance_type,
             entrypoint=["python3", "-m", module],
             volume_size_in_gb=5,
             max_runtime_in_seconds=900,
@@ -234,6 +246,7 @@ def get_approval_pipeline(
             str(CHECKS_DIR),
             "--allowed-buckets",
             ",".join(buckets),
+            *(["--evidence-bucket", evidence_bucket] if evidence_bucket else []),
         ],
     )
     evaluate = ProcessingStep(
@@ -244,8 +257,45 @@ def get_approval_pipeline(
     )
 
     checks_uri = evaluate.properties.ProcessingOutputConfig.Outputs[CHECKS_OUTPUT].S3Output.S3Uri
+    wheels_uri = f"s3://{default_bucket}/{pipeline_name}/wheels/"
+    verify_args = processor(
+        "clearance.pipeline.steps.verify", VERIFY_STEP, kind=VERIFY_INSTANCE_TYPE
+    ).run(
+        inputs=[
+            code_input,
+            s3_input("policy", policy_uri, POLICY_DIR),
+            s3_input(CHECKS_OUTPUT, checks_uri, CHECKS_DIR),
+            s3_input("wheels", wheels_uri, WHEELS_DIR),
+        ],
+        outputs=[s3_output(VERIFIED_OUTPUT, VERIFIED_DIR)],
+        arguments=[
+            "--model-package-arn",
+            model_package_arn,
+            "--policy",
+            str(POLICY_DIR),
+            "--reported-checks",
+            str(CHECKS_DIR / CHECKS_FILE),
+            "--output-dir",
+            str(VERIFIED_DIR),
+            "--wheels",
+            str(WHEELS_DIR),
+            "--allowed-buckets",
+            ",".join(buckets),
+        ],
+    )
+    verify = ProcessingStep(
+        name=VERIFY_STEP,
+        step_args=verify_args,
+        description=(
+            "Score the package's evaluation split with its registered model, recompute every "
+            "metric with intervals, compare with the reports and decide -> checks.json"
+        ),
+        retry_policies=retries,
+    )
+
+    verified_uri = verify.properties.ProcessingOutputConfig.Outputs[VERIFIED_OUTPUT].S3Output.S3Uri
     update_args = processor("clearance.pipeline.steps.update", UPDATE_STEP).run(
-        inputs=[code_input, s3_input(CHECKS_OUTPUT, checks_uri, CHECKS_DIR)],
+        inputs=[code_input, s3_input(CHECKS_OUTPUT, verified_uri, CHECKS_DIR)],
         outputs=[s3_output(EVIDENCE_OUTPUT, EVIDENCE_DIR)],
         arguments=[
             "--checks",
@@ -270,7 +320,7 @@ def get_approval_pipeline(
         # The SDK default adds an experiment + trial per execution, and only in some regions (its
         # EUREKA_GA_REGIONS list), so the definition would differ by region: none here.
         pipeline_experiment_config=None,
-        steps=[evaluate, update],
+        steps=[evaluate, verify, update],
         sagemaker_session=sagemaker_session,
     )
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from clearance.policy.model import (
     DEFAULT_POLICY_PATH,
+    ON_INCONCLUSIVE,
     POLICY_ID_PATTERN,
     POLICY_KEYS,
     Policy,
@@ -14,7 +15,13 @@ from clearance.policy.model import (
     PolicyOverride,
 )
 from clearance.policy.overrides import _build_override
-from clearance.policy.rules import _optional_str, _parse_rules, _reject_unknown, _type_name
+from clearance.policy.rules import (
+    _optional_str,
+    _parse_rules,
+    _reject_unknown,
+    _type_name,
+    parse_min_group_size,
+)
 from clearance.policy.source import _parse_version, _parse_yaml, _read_source, _safe_id
 
 
@@ -36,6 +43,18 @@ def load_policy(path_or_text: str | Path, *, policy_id: str | None = None) -> Po
 
 
 def _build_policy(doc: Any, *, source: str, default_id: str) -> Policy:
+    """The pydantic models validate the document; the field checks below run first inside them
+    and keep the error wording (clearance.policy.schema). Where pydantic is not installed (its
+    core is compiled, so the approval code zip cannot carry it; the Lambda runtime and some
+    processing images lack it), the same field checks run alone: every rule is still enforced."""
+    try:
+        from clearance.policy.schema import validate_policy
+    except ImportError:
+        return _checked_policy(doc, source, default_id)
+    return validate_policy(doc, lambda data: _checked_policy(data, source, default_id))
+
+
+def _checked_policy(doc: Any, source: str, default_id: str) -> Policy:
     if not isinstance(doc, dict):
         raise PolicyError(
             "document",
@@ -65,6 +84,13 @@ def _build_policy(doc: Any, *, source: str, default_id: str) -> Policy:
             )
         for group, body in overrides_raw.items():
             overrides[str(group)] = _build_override(body, group=group, source=source)
+    on_inconclusive = doc.get("on_inconclusive")
+    if on_inconclusive is not None and on_inconclusive not in ON_INCONCLUSIVE:
+        raise PolicyError(
+            "on_inconclusive",
+            f"{on_inconclusive!r} is not reject or pending",
+            "Write 'on_inconclusive: reject' (fail closed) or 'pending' (leave it for a human)",
+        )
     return Policy(
         id=policy_id,
         version=version,
@@ -72,4 +98,6 @@ def _build_policy(doc: Any, *, source: str, default_id: str) -> Policy:
         description=description,
         overrides=overrides,
         source=source,
+        on_inconclusive=on_inconclusive,
+        min_group_size=parse_min_group_size(doc.get("min_group_size"), rule=None),
     )

@@ -43,9 +43,24 @@ RULE_KEYS = (
     "abs_max",
     "description",
     "applies_to",
+    "decide_on",
+    "min_group_size",
+    "champion",
 )
 BOUND_KEYS = ("min", "max", "abs_max")
-POLICY_KEYS = ("version", "id", "description", "rules", "overrides")
+POLICY_KEYS = (
+    "version",
+    "id",
+    "description",
+    "rules",
+    "overrides",
+    "on_inconclusive",
+    "min_group_size",
+)
+# Extensions of issue 10 (docs/policy.md): what a rule decides on, what an undecided rule does.
+DECIDE_ON = ("point", "interval")
+ON_INCONCLUSIVE = ("reject", "pending")
+CHAMPION_KEYS = ("max_drop", "max_rise")
 OVERRIDE_KEYS = ("version", "id", "description", "rules", "remove_rules")
 REMOVE_KEYS = ("id", "reason")
 
@@ -76,6 +91,17 @@ class Rule:
     description: str | None = None
     # Extension: the model kinds the rule applies to (None: every package). See MODEL_KINDS.
     applies_to: tuple[str, ...] | None = None
+    # Extensions (issue 10): "interval" decides on the recomputed 95 % interval (None: point);
+    # groups below min_group_size rows make the rule inconclusive; champion compares with the
+    # group's currently Approved package: {"max_drop": d} (value >= champion - d) or
+    # {"max_rise": r} (value <= champion + r).
+    decide_on: str | None = None
+    min_group_size: int | None = None
+    champion: tuple[tuple[str, float], ...] | None = None
+
+    @property
+    def champion_limit(self) -> tuple[str, float] | None:
+        return self.champion[0] if self.champion else None
 
     def ignored_keys(self) -> tuple[str, ...]:
         """Selection keys set on a rule whose report does not use them."""
@@ -118,6 +144,11 @@ class Rule:
                 out[key] = value
         if self.applies_to is not None:
             out["applies_to"] = list(self.applies_to)
+        for key in ("decide_on", "min_group_size"):
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        if self.champion is not None:
+            out["champion"] = dict(self.champion)
         return out
 
 
@@ -143,6 +174,10 @@ class Policy:
     description: str | None = None
     overrides: Mapping[str, PolicyOverride] = field(default_factory=dict, compare=False, hash=False)
     source: str = "inline"
+    # Extensions (issue 10): an inconclusive rule rejects (default, fail-closed) or leaves the
+    # package pending for a human; the default min_group_size of every rule.
+    on_inconclusive: str | None = None
+    min_group_size: int | None = None
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -166,6 +201,10 @@ class Policy:
             "version": self.version,
             "rules": [rule.to_dict() for rule in self.rules],
         }
+        # Only when set, so the digest of a policy without the extensions does not change.
+        for key in ("on_inconclusive", "min_group_size"):
+            if getattr(self, key) is not None:
+                doc[key] = getattr(self, key)
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
     def rule(self, rule_id: str) -> Rule:

@@ -105,7 +105,11 @@ def load_override(path_or_text: str | Path, *, group: str | None = None) -> Poli
     name = group or stem
     if name is None:
         raise PolicyError("group", "unknown", "Pass group= or name the file <group>.yaml")
-    return _build_override(doc, group=name, source=source)
+    try:  # see loader._build_policy: the field checks alone where pydantic is not installed
+        from clearance.policy.schema import validate_override
+    except ImportError:
+        return _build_override(doc, group=name, source=source)
+    return validate_override(doc, lambda data: _build_override(data, group=name, source=source))
 
 
 def load_overrides_dir(directory: str | Path) -> dict[str, PolicyOverride]:
@@ -197,4 +201,6 @@ def resolve_policy(
         description=override.description or default.description,
         overrides={},
         source=default.source,
+        on_inconclusive=default.on_inconclusive,
+        min_group_size=default.min_group_size,
     )

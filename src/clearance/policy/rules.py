@@ -9,6 +9,8 @@ from typing import Any
 from clearance.contract.reports import BIAS_KINDS, BIAS_METRICS, MODEL_KINDS, REPORT_KINDS
 from clearance.policy.model import (
     BOUND_KEYS,
+    CHAMPION_KEYS,
+    DECIDE_ON,
     RESERVED_RULE_IDS,
     RULE_ID_PATTERN,
     RULE_KEYS,
@@ -154,7 +156,8 @@ def _parse_rule(item: Any, index: int) -> Rule:
                 key, f"{value!r} is not finite", "Use a finite number or omit the bound", rule=rid
             )
         bounds[key] = number
-    if all(v is None for v in bounds.values()):
+    champion = _parse_champion(item.get("champion"), rule=rid)
+    if all(v is None for v in bounds.values()) and champion is None:
         raise PolicyError(
             "min/max/abs_max",
             "no bound",
@@ -187,6 +190,14 @@ def _parse_rule(item: Any, index: int) -> Rule:
         )
     description = _optional_str(item, "description", rule=rid)
     applies_to = _parse_applies_to(item.get("applies_to"), rule=rid)
+    decide_on = item.get("decide_on")
+    if decide_on is not None and decide_on not in DECIDE_ON:
+        raise PolicyError(
+            "decide_on",
+            f"{decide_on!r} is not point or interval",
+            "Write 'decide_on: interval' to decide on the 95% interval, or omit it",
+            rule=rid,
+        )
     return Rule(
         id=rid,
         report=report,
@@ -199,7 +210,38 @@ def _parse_rule(item: Any, index: int) -> Rule:
         abs_max=amax,
         description=description,
         applies_to=applies_to,
+        decide_on=decide_on,
+        min_group_size=parse_min_group_size(item.get("min_group_size"), rule=rid),
+        champion=champion,
     )
+
+
+def parse_min_group_size(raw: Any, *, rule: str | None) -> int | None:
+    """A positive whole number of rows, or None."""
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
+        raise PolicyError(
+            "min_group_size",
+            f"expected a whole number of rows >= 1, got {raw!r}",
+            "Write e.g. 'min_group_size: 30'",
+            rule=rule,
+        )
+    return raw
+
+
+def _parse_champion(raw: Any, *, rule: str) -> tuple[tuple[str, float], ...] | None:
+    fix = "Write 'champion: {max_drop: 0.01}' (or max_rise for metrics where lower is better)"
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or len(raw) != 1 or next(iter(raw)) not in CHAMPION_KEYS:
+        raise PolicyError(
+            "champion", f"expected one of {CHAMPION_KEYS}, got {raw!r}", fix, rule=rule
+        )
+    ((key, value),) = raw.items()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise PolicyError(f"champion.{key}", f"{value!r} is not a number >= 0", fix, rule=rule)
+    return ((key, float(value)),)
 
 
 def _parse_applies_to(raw: Any, *, rule: str) -> tuple[str, ...] | None:

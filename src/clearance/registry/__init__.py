@@ -20,6 +20,7 @@ public names are re-exported here.
 from __future__ import annotations
 
 from clearance.contract.status import PENDING
+from clearance.decide.reports import ReportError
 from clearance.registry.apply import (
     MAX_DESCRIPTION,
     UpdateResult,
@@ -27,8 +28,11 @@ from clearance.registry.apply import (
     approval_description,
     decision_metadata,
 )
+from clearance.registry.bundle_fetch import fetch_bundle
+from clearance.registry.champion import champion_values
 from clearance.registry.fetch import (
     SLOTS,
+    EvidenceStore,
     FetchedReports,
     fetch_reports,
     parse_s3_uri,
@@ -39,11 +43,15 @@ __all__ = [
     "MAX_DESCRIPTION",
     "PENDING",
     "SLOTS",
+    "EvidenceStore",
     "FetchedReports",
+    "ReportError",
     "UpdateResult",
     "apply_decision",
     "approval_description",
+    "champion_values",
     "decision_metadata",
+    "fetch_bundle",
     "fetch_reports",
     "parse_s3_uri",
     "quality_inputs",

@@ -98,9 +98,27 @@ def approval_description(decision: Decision, limit: int = MAX_DESCRIPTION) -> st
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+# A pending decision (policy on_inconclusive: pending) stays PendingManualApproval for a human and
+# is recorded in the package's ModelLifeCycle (UpdateModelPackage, 2024-12 API): Stage/StageStatus
+# are EntityNames ([a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}), StageDescription at most 1024 characters.
+LIFECYCLE_STAGE = "Governance"
+LIFECYCLE_PENDING = "PendingHumanReview"
+
+
+def lifecycle(decision: Decision) -> dict[str, str]:
+    """The ModelLifeCycle recorded for a pending decision."""
+    undecided = ", ".join(check.id for check in decision.inconclusive_checks)
+    text = f"Clearance could not decide ({undecided}): insufficient evidence, left for a human"
+    return {
+        "Stage": LIFECYCLE_STAGE,
+        "StageStatus": LIFECYCLE_PENDING,
+        "StageDescription": text if len(text) <= 1024 else text[:1021] + "...",
+    }
+
+
 def _validate(decision: Decision) -> None:
-    if decision.decision not in (APPROVED, REJECTED):
-        raise ChecksError(f"decision {decision.decision!r} is not Approved or Rejected")
+    if decision.decision not in (APPROVED, REJECTED, PENDING):
+        raise ChecksError(f"decision {decision.decision!r} is not Approved, Rejected or pending")
     if decision.decision == APPROVED and (
         not decision.checks or any(not c.passed for c in decision.checks)
     ):
@@ -147,6 +165,16 @@ def apply_decision(
     merged = {**existing, **ours}
     metadata = merged if len(merged) <= MAX_METADATA_ENTRIES else ours
     description = approval_description(decision)
+    if decision.decision == PENDING:
+        # The status stays pending; the lifecycle and metadata say why and who must look.
+        sm.update_model_package(
+            ModelPackageArn=arn,
+            CustomerMetadataProperties=metadata,
+            ModelLifeCycle=lifecycle(decision),
+        )
+        message = f"{arn}: left {PENDING} for a human (inconclusive)"
+        LOG.info("%s (%s)", message, ours["clearance:failed-checks"])
+        return UpdateResult(arn, True, status, PENDING, message, description, ours)
     sm.update_model_package(
         ModelPackageArn=arn,
         ModelApprovalStatus=decision.decision,

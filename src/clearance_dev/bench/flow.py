@@ -43,7 +43,8 @@ def render_definition_text() -> str:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
 
-    progress = Progress(total=4 if args.skip_llm else 5, quiet=False)
+    steps = 4 + (not args.skip_llm) + (not args.skip_verification)
+    progress = Progress(total=steps, quiet=False)
     results: dict[str, Any] = {}
     with progress.step("(a) Policy evaluation throughput, in process"):
         results["throughput"] = bench_throughput(args.seconds)
@@ -65,6 +66,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not args.skip_llm:
         with progress.step("(d) LLM: model load, generation throughput, evaluation times"):
             results["llm"] = measure()
+    if not args.skip_verification:
+        from clearance_dev.bench import verification
+
+        with progress.step(
+            "(e) Verification: intervals for every bias metric, a verified decision"
+        ):
+            results["verification"] = {
+                "intervals": verification.interval_bench(),
+                "decision": verification.decision_bench(),
+            }
     results["elapsed_s"] = round(progress.elapsed, 1)
     return results
 
@@ -99,6 +110,15 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
             f"      evaluation {section:<18} : {seconds:.1f} s"
             for section, seconds in llm["evaluation_s"].items()
         ]
+    checked = results.get("verification")
+    if checked:
+        a, b = checked["intervals"], checked["decision"]
+        lines += [
+            f"  (e) intervals, {a['metrics']} bias metrics, {a['rows']:,} rows x "
+            f"{a['resamples']:,} resamples: {a['total_s']:.1f} s (target {a['target_s']:g} s)",
+            f"      whole verified decision, {b['rows']:,} rows: {b['total_s']:.1f} s "
+            f"(target {b['target_s']:g} s; {b['decision']})",
+        ]
     print("\n".join(lines), file=stream)
 
 
@@ -107,6 +127,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "\n")[0])  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--skip-llm", action="store_true", help="leave out the LLM figures (d)")
+    parser.add_argument(
+        "--skip-verification", action="store_true", help="leave out the verification figures (e)"
+    )
     parser.add_argument("--latency-packages", type=int, default=200)
     parser.add_argument("--burst-packages", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=THROUGHPUT_SECONDS,

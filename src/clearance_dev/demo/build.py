@@ -21,6 +21,7 @@ def start_build(baked: Path, build: Build, python: str) -> subprocess.Popen[byte
         "local",
         f"PYTHON={python}",
         f"BIAS={build.bias}",
+        f"ROWS={build.rows}",
         f"OUT={build.out_dir.resolve()}",
     ]
     LOGGER.info("running %s", " ".join(cmd))

@@ -54,6 +54,7 @@ class Build:
     bias: float
     out_dir: Path
     log: Path
+    rows: int = 2000
     package_arn: str | None = None
     version: int | None = None
     execution_arn: str | None = None

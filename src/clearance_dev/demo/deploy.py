@@ -105,7 +105,7 @@ def run(
     forged = []
     if genuine is not None:
         arn = forge(sm, forger_sm, genuine.package_arn)
-        forged.append(Candidate("forged", arn, genuine.build_dir))
+        forged.append(Candidate(HAND_APPROVED, arn, genuine.build_dir))
     approved = None
     for candidate in [*candidates, *forged]:
         result = _timed(
@@ -198,8 +198,7 @@ def run(
 
 
 # ------------------------------------------------------------------------------ in make demo
-FORGER_ROLE = "arn:aws:iam::{account}:role/team-admin"
-EXPECTED_REFUSALS = {"biased": "not-approved", "forged": "approver-not-governance"}
+HAND_APPROVED = "hand-approved"
 
 
 def session_env(sts: Any, role_arn: str, session: str) -> dict[str, str]:
@@ -213,53 +212,48 @@ def session_env(sts: Any, role_arn: str, session: str) -> dict[str, str]:
 
 
 def run_in_demo(
-    aws: Any,
+    accounts: Any,
     builds: Sequence[Any],
     baked: Path,
-    context: dict[str, Any],
     policy_path: Path,
-    approval_role: str,
     note: Note,
-    out: Path | None = None,
+    out: Path | None,
+    governance_bucket: str,
 ) -> dict[str, Any]:
-    """The stage inside `make demo`, with the demo's names; returns the summary (deploy.json)."""
+    """The stage inside `make demo` (two accounts; sessions not recorded in the flow's calls)."""
     import yaml
 
-    from clearance_dev.demo.common import GOVERNANCE_BUCKET
-    from clearance_dev.demo.register import _team_bucket
+    from clearance_dev import accounts as two
 
     started = time.perf_counter()
-    account = approval_role.split(":")[4]
-    forger = session_env(aws.client("sts"), FORGER_ROLE.format(account=account), "console")
-    forger_sm = aws.client(
-        "sagemaker",
-        aws_access_key_id=forger["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=forger["AWS_SECRET_ACCESS_KEY"],
-        aws_session_token=forger["AWS_SESSION_TOKEN"],
-    )
+    gov = two.GOVERNANCE_ACCOUNT
+    # The deploy reads the governance registry and evidence (read-only); the stand-in's stacks
+    # live with the registry because moto has no cross-account resources.
+    sm, s3 = accounts.setup_client(gov, "sagemaker"), accounts.setup_client(gov, "s3")
+    forger_sm = accounts.client("governance-admin", "sagemaker")
     policy = yaml.safe_load(policy_path.read_text(encoding="utf-8"))
     config = gate.GateConfig(
-        approval_role_arn=approval_role,
-        governance_bucket=GOVERNANCE_BUCKET,
+        approval_role_arn=two.role_arn("approval-role"),
+        governance_bucket=governance_bucket,
         accepted_policies={str(policy["id"]): frozenset({str(policy["version"])})},
-        model_package_group=context["model_package_group_name"],
+        model_package_group=two.GROUP,
     )
-    team_bucket = _team_bucket(context)
-    project = f"{context['sagemaker_project_name']}-p-demo"
+    project = f"{two.PROJECT_NAME}-{two.PROJECT_ID}"
+    team = two.TEAM_ACCOUNT
     summary = run(
-        aws.client("sagemaker"),
-        aws.client("s3"),
+        sm,
+        s3,
         forger_sm,
         [Candidate(b.label, b.package_arn, b.out_dir) for b in builds],
         baked,
         config,
         project=project,
-        role_arn=f"arn:aws:iam::{account}:role/{project}-model",
-        capture_uri=f"s3://{team_bucket}/datacapture",
+        role_arn=f"arn:aws:iam::{team}:role/sagemaker-{project}-model",
+        capture_uri=f"s3://{two.TEAM_BUCKET}/datacapture",
         monitoring={
-            "role_arn": f"arn:aws:iam::{account}:role/{project}-mon",
-            "output_s3_uri": f"s3://{team_bucket}/monitoring",
-            "region": aws.region,
+            "role_arn": f"arn:aws:iam::{team}:role/sagemaker-{project}-mon",
+            "output_s3_uri": f"s3://{two.TEAM_BUCKET}/monitoring",
+            "region": accounts.region,
         },
         note=note,
     )
@@ -270,8 +264,8 @@ def run_in_demo(
 
         arn = next(b.package_arn for b in builds if b.label == label)
         evidence = after_decision(
-            aws.client("sagemaker"),
-            aws.client("s3"),
+            sm,
+            s3,
             arn,
             out / label / "checks.json",
             out / label / "evidence",
@@ -283,19 +277,21 @@ def run_in_demo(
             "card_version": evidence.card_version,
             "card_action": evidence.card_action,
         }
-        note(
-            f"evidence: {evidence.html_path} and model card {evidence.card_name} (endpoint checks)"
-        )
+        note(f"evidence: {evidence.html_path}, model card {evidence.card_name} (endpoint checks)")
     summary["elapsed_s"] = round(time.perf_counter() - started, 2)
     return summary
 
 
 def as_expected(summary: dict[str, Any]) -> bool:
-    """fair deployed and checked, biased and forged refused with the expected codes."""
+    """One package deployed and checked; every other decided package refused as not Approved,
+    and the hand-approved copy as not approved by the governance role."""
     refused = {r["label"]: r["code"] for r in summary.get("refused", [])}
     deployed = summary.get("deployed") or {}
+    others = {label: code for label, code in refused.items() if label != HAND_APPROVED}
     return (
-        refused == EXPECTED_REFUSALS
+        refused.get(HAND_APPROVED) == "approver-not-governance"
+        and bool(others)
+        and set(others.values()) == {"not-approved"}
         and (summary.get("staging_report") or {}).get("outcome") == endpoint_checks.PASS
         and bool(deployed.get("prod"))
         and (summary.get("rollback") or {}).get("status") == "rolled-back"

@@ -106,10 +106,11 @@ def receive_events(sqs: Any, queue_url: str, expected: int, timeout_s: float = 2
     return received
 
 
-def deliver_event(event: Mapping[str, Any], sm: Any, pipeline_name: str) -> Any:
-    """Hand the event to the start-approval handler's core, as the Lambda would."""
+def deliver_event(event: Mapping[str, Any], sm: Any, pipeline_name: str, **kwargs: Any) -> Any:
+    """Hand the event to the start-approval handler's core, as the Lambda would (``account``:
+    the registry's account, as the Lambda's ACCOUNT_ID)."""
 
-    return start_approval(dict(event), sm, pipeline_name)
+    return start_approval(dict(event), sm, pipeline_name, **kwargs)
 
 
 # ------------------------------------------------------------------------ local pipeline runner

@@ -16,21 +16,19 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from clearance.contract.status import APPROVED, REJECTED
 from clearance.pipeline.bundle import build_code_bundle
 from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
+from clearance_dev import accounts as two
+from clearance_dev.demo import authz, central, verification
 from clearance_dev.demo import deploy as deploy_stage
 from clearance_dev.demo import llm as llm_demo
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail, run_builds
 from clearance_dev.demo.common import (
-    APPROVAL_ROLE,
     BIASED_BIAS,
     DEFAULT_OUT,
     FAIR_BIAS,
-    GOVERNANCE_BUCKET,
-    PIPELINE_NAME,
     REPO_ROOT,
     Build,
     DemoError,
@@ -42,17 +40,14 @@ from clearance_dev.demo.events import (
     receive_events,
     route_pending_events,
 )
-from clearance_dev.demo.register import (
-    _team_bucket,
-    default_policy_path,
-    register,
-    secure_bucket,
-    upload_file,
-)
+from clearance_dev.demo.register import default_policy_path, upload_file
 from clearance_dev.demo.runner import LocalPipelineRunner, pending_executions
 from clearance_dev.progress import Progress
+from clearance_dev.requests import Recorder
 from clearance_dev.standin import LocalAWS
 from clearance_dev.standin_shims import deploy_shims
+
+PIPELINE_NAME = two.APPROVAL_PIPELINE
 
 
 def run_llm(argv: Sequence[str]) -> int:
@@ -106,9 +101,16 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
 
     out: Path = args.out.resolve()
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    progress = Progress(total=9)
+    progress = Progress(total=10)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in ("decisions.json", "deploy.json", "fair", "biased"):
+    for stale in (
+        "decisions.json",
+        "deploy.json",
+        *verification.EXPECTED,
+        "calls.jsonl",
+        "authz.json",
+        "recorded_calls.json",
+    ):
         path = out / stale
         if path.is_dir():
             shutil.rmtree(path)
@@ -116,12 +118,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             path.unlink()
 
     policy_path = (args.policy or default_policy_path()).resolve()
-    builds = [
-        Build("fair", FAIR_BIAS, out / "builds" / "fair", out / "logs" / "build-fair.log"),
-        Build(
-            "biased", args.biased_bias, out / "builds" / "biased", out / "logs" / "build-biased.log"
-        ),
-    ]
+    builds = verification.builds(out, FAIR_BIAS, args.biased_bias)
 
     template = args.template.resolve()
     context = template_answers(template)
@@ -135,23 +132,28 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             baked = bake(template, out / "bake")
             progress.note(f"{baked}")
 
-    account = "123456789012"  # moto's default account
+    # Two accounts (clearance_dev.accounts): the team builds and registers, the governance
+    # account holds the registry group, the evidence copies, the pipeline and the decisions.
+    gov_bucket = two.governance_bucket(region)
     render_kwargs = {
         "region": region,
-        "role": APPROVAL_ROLE.format(account=account),
-        "default_bucket": GOVERNANCE_BUCKET,
+        "role": two.role_arn("approval-role"),
+        "default_bucket": gov_bucket,
         "pipeline_name": PIPELINE_NAME,
-        "allowed_buckets": [GOVERNANCE_BUCKET, _team_bucket(context)],
+        "allowed_buckets": [gov_bucket, two.TEAM_BUCKET],
+        "evidence_bucket": gov_bucket,
     }
     # Rendering needs the SageMaker SDK (seconds to import): start now, collect after the builds.
     render_target, render_proc = start_definition_render(out / "cache", **render_kwargs)
     try:
         with progress.step(
-            f"Building twice with `make local` (BIAS={FAIR_BIAS} and BIAS={args.biased_bias})"
+            f"Building with `make local` (BIAS={FAIR_BIAS} and {args.biased_bias}, and a "
+            f"{verification.SMALL_ROWS}-row build), then forging the biased build's reports"
         ):
             run_builds(baked, builds, sys.executable)
+            builds.append(verification.forge(builds[0], builds[1], out))
             for b in builds:
-                progress.note(f"{b.label}: {b.reports_dir}")
+                progress.note(f"{b.label}: {b.reports_dir} ({b.rows} rows)")
         with progress.step("Approval pipeline definition (SageMaker SDK v3, rendered offline)"):
             definition_text = finish_definition_render(render_target, render_proc)
             definition = json.loads(definition_text)
@@ -161,42 +163,50 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             render_proc.kill()
             render_proc.wait()
 
-    # deploy_shims: what moto lacks for the deploy stage (LastModifiedBy.IamIdentity of the caller,
-    # tags on model packages, UpdateEndpoint); the server runs in this process, so the approval
-    # steps' subprocess calls are recorded too.
+    calls_path = out / "calls.jsonl"
+    # deploy_shims: what moto lacks for the deploy stage (LastModifiedBy.IamIdentity of the
+    # caller, tags on model packages, UpdateEndpoint); the server runs in this process.
     with LocalAWS(region=region) as aws, deploy_shims():
-        sm, s3 = aws.client("sagemaker"), aws.client("s3")
-        team_bucket = _team_bucket(context)
-        with progress.step(f"Local AWS stand-in on {aws.endpoint_url}: buckets, policy, pipeline"):
-            for bucket in (GOVERNANCE_BUCKET, team_bucket):
-                secure_bucket(s3, bucket, region)
-            # Versioned, as the governance product's bucket: the deploy gate pins checks.json.
-            s3.put_bucket_versioning(
-                Bucket=GOVERNANCE_BUCKET, VersioningConfiguration={"Status": "Enabled"}
-            )
+        accounts = two.TwoAccounts(region, aws.endpoint_url, Recorder(calls_path))
+        gov = two.GOVERNANCE_ACCOUNT
+        sm, s3 = accounts.setup_client(gov, "sagemaker"), accounts.setup_client(gov, "s3")
+        with progress.step(
+            f"Local AWS stand-in on {aws.endpoint_url}: team {two.TEAM_ACCOUNT}, governance {gov}"
+        ):
+            group_arn = central.prepare(accounts, region, gov_bucket)
             bundle = build_code_bundle(out / "cache" / CODE_BUNDLE_NAME)
-            upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
-            upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{PIPELINE_NAME}/policy/policy.yaml")
+            upload_file(s3, bundle, gov_bucket, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
+            upload_file(s3, policy_path, gov_bucket, f"{PIPELINE_NAME}/policy/policy.yaml")
+            verification.upload_wheels(s3, gov_bucket, PIPELINE_NAME)
             sm.create_pipeline(
                 PipelineName=PIPELINE_NAME,
                 PipelineDefinition=definition_text,
                 RoleArn=render_kwargs["role"],
                 PipelineDescription="Clearance: policy-as-code approval of model packages",
             )
-            sm.create_model_package_group(
-                ModelPackageGroupName=context["model_package_group_name"],
-                ModelPackageGroupDescription=str(context.get("description", ""))[:1000],
-            )
-            progress.note(f"governance bucket s3://{GOVERNANCE_BUCKET}, team s3://{team_bucket}")
-            progress.note(f"policy {policy_path.name}; group {context['model_package_group_name']}")
+            progress.note(f"central registry group {group_arn}")
+            progress.note(f"governance bucket s3://{gov_bucket} (versioned, Object Lock)")
+            progress.note(f"team bucket s3://{two.TEAM_BUCKET}; policy {policy_path.name}")
 
-        with progress.step("Registering both versions as PendingManualApproval"):
+        with progress.step(
+            f"Team registers {len(builds)} versions (cross-account, PendingManualApproval)"
+        ):
+            sequence = [0]
             for b in builds:
-                b.package_arn = register(sm, s3, b, context, team_bucket, region)
+                b.package_arn, uploads = central.register(
+                    accounts, b, context, group_arn, region, sequence
+                )
                 progress.note(f"{b.label}: {b.package_arn}")
+                copied, counts = central.copy_evidence(accounts, uploads, gov_bucket, region)
+                skipped = {k: int(v) for k, v in counts.items() if v}
+                progress.note(
+                    f"{b.label}: copy-artifacts copied {len(copied)} objects into the governance "
+                    f"bucket by VersionId (skipped/malformed: {skipped or 'none'})"
+                )
 
         with progress.step("EventBridge rule -> start-approval handler -> pipeline executions"):
-            events, sqs = aws.client("events"), aws.client("sqs")
+            events, sqs = accounts.setup_client(gov, "events"), accounts.setup_client(gov, "sqs")
+            starter = accounts.client("start-approval-role", "sagemaker")
             queue_url = route_pending_events(events, sqs)
             for b in builds:
                 described = sm.describe_model_package(ModelPackageName=b.package_arn)
@@ -209,10 +219,12 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 (out / b.label / "event.json").write_text(
                     json.dumps(event, indent=2) + "\n", encoding="utf-8"
                 )
-                outcome = deliver_event(event, sm, PIPELINE_NAME)
+                outcome = deliver_event(event, starter, PIPELINE_NAME, account=gov)
                 progress.note(f"{b.label}: {_short(outcome)}")
 
-        with progress.step("Running the approval pipeline's Evaluate and Update steps locally"):
+        with progress.step(
+            "Running the approval pipeline's steps locally (Evaluate, Verify, Update)"
+        ):
             by_arn = {b.package_arn: b for b in builds}
             started = pending_executions(sm, PIPELINE_NAME, set())
             if len(started) != len(builds):
@@ -220,13 +232,8 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     f"start-approval: expected {len(builds)} pipeline executions, "
                     f"found {len(started)}"
                 )
-            # The steps run as the approval role (a session of it), as in SageMaker: the registry
-            # then records that role as the package's LastModifiedBy, which the deploy gate reads.
-            env = {
-                **os.environ,
-                "AWS_ENDPOINT_URL": aws.endpoint_url,
-                **deploy_stage.session_env(aws.client("sts"), render_kwargs["role"], "SageMaker"),
-            }
+            env = {**os.environ, **accounts.environment("approval-role")}
+            runner_s3 = accounts.client("approval-role", "s3")
 
             def execute(item: tuple[str, dict]) -> tuple[Build, LocalPipelineRunner, bool]:
                 arn, params = item
@@ -235,15 +242,18 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                     raise DemoError(f"execution {arn} is for an unknown package {params}")
                 build.execution_arn = arn
                 runner = LocalPipelineRunner(
-                    definition, s3, out / build.label, PIPELINE_NAME, arn, params, env=env
+                    definition, runner_s3, out / build.label, PIPELINE_NAME, arn, params, env=env
                 )
                 return build, runner, runner.run()
 
-            with concurrent.futures.ThreadPoolExecutor(max_workers=len(started)) as pool:
+            with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
                 results = list(pool.map(execute, started))
             for build, runner, ok in results:
                 build.steps = dict(runner.exit_codes)
-                checks = runner.local("/opt/ml/processing/checks/checks.json")
+                # The verified checks.json (Verify's output) is what Update acted on.
+                checks = runner.local("/opt/ml/processing/verified/checks.json")
+                if not checks.is_file():
+                    checks = runner.local("/opt/ml/processing/checks/checks.json")
                 if checks.is_file():
                     shutil.copyfile(checks, out / build.label / "checks.json")
                 codes = ", ".join(f"{k} exit {v}" for k, v in runner.exit_codes.items())
@@ -261,23 +271,36 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 if on_decision is not None:
                     on_decision(d)
 
-        with progress.step(
-            "Deploy: gate, staging on a local endpoint, endpoint checks, production"
-        ):
+        with progress.step("Deploy: gate, staging on a local endpoint, checks, production"):
             deployed = deploy_stage.run_in_demo(
-                aws, builds, baked, context, policy_path, render_kwargs["role"], progress.note, out
+                two.TwoAccounts(region, aws.endpoint_url),
+                builds,
+                baked,
+                policy_path,
+                progress.note,
+                out,
+                gov_bucket,
             )
+
+    with progress.step("Authorization matrix, permission coverage, request validity"):
+        checked = authz.evaluate(calls_path, region)
+        central.write_json(out / "recorded_calls.json", checked.pop("recorded_calls"))
+        central.write_json(out / "authz.json", checked)
+        progress.note(f"{checked['requests']} requests recorded in {calls_path}")
 
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
     (out / "deploy.json").write_text(json.dumps(deployed, indent=2) + "\n", encoding="utf-8")
-    ok = [d["status"] for d in decisions] == [APPROVED, REJECTED] and deploy_stage.as_expected(
-        deployed
-    )
-    _print_summary(decisions, out, progress, ok)
+    ok_statuses = all(d["status"] == verification.EXPECTED.get(d["label"]) for d in decisions)
+    _print_summary(decisions, out, progress, ok_statuses)
+    authz.print_summary(checked)
     deploy_stage.print_summary(deployed, out / "deploy.json")
+    ok = ok_statuses and authz.ok(checked) and deploy_stage.as_expected(deployed)
+    if ok_statuses and not ok:
+        print("ERROR: authorization: see the summary above", file=sys.stderr)
     return {
         "ok": ok,
         "decisions": decisions,
+        "authz": checked,
         "deploy": deployed,
         "elapsed_s": round(progress.elapsed, 1),
     }
@@ -300,7 +323,13 @@ def _decision(sm: Any, build: Build, out: Path) -> dict[str, Any]:
     if checks_path.is_file():
         doc = json.loads(checks_path.read_text(encoding="utf-8"))
         failed = [
-            {"id": c["id"], "values": c["values"], "bounds": c["bounds"], "reason": c["reason"]}
+            {
+                "id": c["id"],
+                "values": c["values"],
+                "bounds": c["bounds"],
+                "reason": c["reason"],
+                **{k: c[k] for k in ("outcome", "interval", "group_sizes", "needed_n") if k in c},
+            }
             for c in doc.get("checks", [])
             if not c.get("passed")
         ]
@@ -342,11 +371,11 @@ def _print_summary(decisions: list[dict], out: Path, progress: Progress, ok: boo
     print("", file=stream)
     for d in decisions:
         print(
-            f"  {d['label']:<7} v{d['version']}  BIAS={d['bias']:<4}  {d['status']}",
+            f"  {d['label']:<12} v{d['version']}  BIAS={d['bias']:<4}  {d['status']}",
             file=stream,
         )
-        for check in d["failed_checks"]:
-            print(f"      failed {check['id']}: {check['reason']}", file=stream)
+        for line in verification.check_lines({"checks": d["failed_checks"]}):
+            print(f"      {line}", file=stream)
         for card in d["model_cards"]:
             print(
                 f"      model card {card['name']} v{card['version']} ({card['status']})",
@@ -358,4 +387,5 @@ def _print_summary(decisions: list[dict], out: Path, progress: Progress, ok: boo
     print(f"  finished in {progress.elapsed:.1f} s", file=stream)
     if not ok:
         got = ", ".join(f"{d['label']}={d['status']}" for d in decisions)
-        print(f"ERROR: decisions: expected fair=Approved, biased=Rejected, got {got}", file=stream)
+        want = ", ".join(f"{k}={v}" for k, v in verification.EXPECTED.items())
+        print(f"ERROR: decisions: expected {want}, got {got}", file=stream)

@@ -9,17 +9,19 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract import metadata
+from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.contract.status import PENDING
 from clearance.policy import DEFAULT_POLICY_PATH
 from clearance_dev.demo.common import REPORTS, Build, DemoError
 
 
-def secure_bucket(s3: Any, bucket: str, region: str) -> None:
+def secure_bucket(s3: Any, bucket: str, region: str, *, create: bool = True) -> None:
     """A bucket as the governance product creates them: encrypted, no public access."""
-    kwargs: dict[str, Any] = {"Bucket": bucket}
-    if region != "us-east-1":
-        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    s3.create_bucket(**kwargs)
+    if create:
+        kwargs: dict[str, Any] = {"Bucket": bucket}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        s3.create_bucket(**kwargs)
     s3.put_public_access_block(
         Bucket=bucket,
         PublicAccessBlockConfiguration={
@@ -78,6 +80,19 @@ def register(
             "S3Uri": uri,
             "ContentDigest": f"sha256:{digest}",
         }
+    # The verification bundle: every file under its own prefix, the manifest in its ModelMetrics
+    # slot with its digest (docs/verification.md).
+    evidence = build.out_dir / "evidence"
+    for path in sorted(p for p in evidence.rglob("*") if p.is_file()):
+        relative = path.relative_to(evidence).as_posix()
+        uri, digest = upload_file(s3, path, team_bucket, f"{prefix}/evidence/{relative}")
+        if relative == "manifest.json":
+            section, key = EVIDENCE_SLOT
+            metrics.setdefault(section, {})[key] = {
+                "ContentType": "application/json",
+                "S3Uri": uri,
+                "ContentDigest": f"sha256:{digest}",
+            }
     # The data-quality baseline `make local` writes: a Model Monitor schedule on the endpoint
     # compares captured requests with it (the deploy's endpoint.monitoring check builds it).
     drift: dict[str, Any] = {}

@@ -174,6 +174,11 @@ class LocalPipelineRunner:
         env = dict(self.env)
         for key, value in args.get("Environment", {}).items():
             env[key] = self._map_arg(value)
+        if env.get("CLEARANCE_RECORD_SITE"):
+            # Recording (clearance_dev.accounts): its sitecustomize first, the step's code next,
+            # the dev tooling last (the shipped clearance comes from the step's bundle).
+            parts = [env["CLEARANCE_RECORD_SITE"], env.get("PYTHONPATH", "")]
+            env["PYTHONPATH"] = os.pathsep.join([*parts, env.get("CLEARANCE_RECORD_SRC", "")])
         log = self.workdir / "logs" / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("wb") as handle:

@@ -18,9 +18,11 @@
          |
     ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
          |
+    DigestReports  (ProcessingStep, digest.py: sha256 of each report -> digests.json)
+         |
     RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
-                    central-registry group, with every report above attached as ModelMetrics
-                    and DriftCheckBaselines)
+                    central-registry group, with every report above attached as ModelMetrics,
+                    each with its ContentDigest, and DriftCheckBaselines)
 
 The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
 so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
@@ -47,6 +49,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +77,10 @@ from sagemaker.core.shapes import (
 )
 from sagemaker.core.training.configs import Compute, InputData
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterBoolean, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.check_job_config import CheckJobConfig
 from sagemaker.mlops.workflow.clarify_check_step import (
     ClarifyCheckStep,
@@ -134,6 +138,7 @@ STEP_PREDICT = "Predict"
 STEP_MODEL_QUALITY = "ModelQuality"
 STEP_MODEL_BIAS = "ModelBias"
 STEP_MODEL_EXPLAINABILITY = "ModelExplainability"
+STEP_DIGEST = "DigestReports"
 STEP_REGISTER = "RegisterModel"
 STEP_NAMES = [
     STEP_PREPROCESS,
@@ -144,6 +149,7 @@ STEP_NAMES = [
     STEP_MODEL_QUALITY,
     STEP_MODEL_BIAS,
     STEP_MODEL_EXPLAINABILITY,
+    STEP_DIGEST,
     STEP_REGISTER,
 ]
 
@@ -169,6 +175,10 @@ SKLEARN_FRAMEWORK_VERSION = "1.9-0"
 PROCESSING_ROOT = "/opt/ml/processing"
 # schema.py is shipped here and put on PYTHONPATH, so the scripts' `import schema` finds it.
 SCHEMA_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/schema"
+# evidence.py (the verification bundle writer) is shipped to the Predict step the same way.
+EVIDENCE_CODE_DIR = f"{PROCESSING_ROOT}/input/evidence_code"
+# Where the registered bundle's manifest sits in ModelMetrics (clearance's EVIDENCE_SLOT).
+EVIDENCE_MANIFEST = "manifest.json"
 JSON = "application/json"
 # Model Monitor's problem types, by this repo's problem type.
 MODEL_MONITOR_PROBLEM_TYPES = {
@@ -263,6 +273,10 @@ def _schema_input() -> ProcessingInput:
     return _processing_input("schema", str(BASE_DIR / "schema.py"), SCHEMA_CONTAINER_DIR)
 
 
+def _evidence_code_input() -> ProcessingInput:
+    return _processing_input("evidence_code", str(BASE_DIR / "evidence.py"), EVIDENCE_CODE_DIR)
+
+
 def get_pipeline(
     region: str,
     role: str | None = None,
@@ -349,7 +363,7 @@ def get_pipeline(
     xgboost_image = image_uris.retrieve(
         framework="xgboost", region=region, version=schema.XGBOOST_FRAMEWORK_VERSION
     )
-    script_env = {"PYTHONPATH": SCHEMA_CONTAINER_DIR}
+    script_env = {"PYTHONPATH": f"{SCHEMA_CONTAINER_DIR}:{EVIDENCE_CODE_DIR}"}
 
     def script_processor(image_uri: str, job: str) -> ScriptProcessor:
         """A one-instance processor for one of this package's scripts, schema.py beside it."""
@@ -472,7 +486,8 @@ def get_pipeline(
         **check_args(STEP_DATA_BIAS),
     )
 
-    # Predict: score the test split for the quality check.
+    # Predict: score the test split for the quality check, and write the verification bundle
+    # (the split, the Clarify configurations, a manifest pinning them and the model by sha256).
     predictor = script_processor(xgboost_image, "predict")
     step_predict = ProcessingStep(
         name=STEP_PREDICT,
@@ -480,10 +495,15 @@ def get_pipeline(
             code=str(BASE_DIR / "predict.py"),
             inputs=[
                 _schema_input(),
+                _evidence_code_input(),
                 _processing_input("model", model_data, f"{PROCESSING_ROOT}/model"),
                 _processing_input("test", test_uri, f"{PROCESSING_ROOT}/test"),
+                _processing_input("train", train_uri, f"{PROCESSING_ROOT}/train"),
             ],
-            outputs=[_processing_output("predictions", run_prefix, "predictions")],
+            outputs=[
+                _processing_output("predictions", run_prefix, "predictions"),
+                _processing_output("evidence", run_prefix, "evidence"),
+            ],
             arguments=[
                 "--model",
                 f"{PROCESSING_ROOT}/model",
@@ -491,10 +511,15 @@ def get_pipeline(
                 f"{PROCESSING_ROOT}/test",
                 "--output-dir",
                 PROCESSING_ROOT,
+                "--train-data",
+                f"{PROCESSING_ROOT}/train",
+                "--evidence-dir",
+                f"{PROCESSING_ROOT}/evidence",
             ],
         ),
         depends_on=[step_data_bias],
     )
+    evidence_uri = step_predict.properties.ProcessingOutputConfig.Outputs["evidence"].S3Output.S3Uri
     predictions_uri = step_predict.properties.ProcessingOutputConfig.Outputs[
         "predictions"
     ].S3Output.S3Uri
@@ -553,24 +578,48 @@ def get_pipeline(
         **check_args(STEP_MODEL_EXPLAINABILITY),
     )
 
-    # RegisterModel: every report attached, waiting for the central approval.
+    # DigestReports: the sha256 of each report RegisterModel attaches (its ContentDigest), so the
+    # governance approval can pin, and find its own copy of, exactly these bytes.
+    reports = {
+        "model_statistics": step_model_quality.properties.CalculatedBaselineStatistics,
+        "model_constraints": step_model_quality.properties.CalculatedBaselineConstraints,
+        "bias_pre_training": step_data_bias.properties.CalculatedBaselineConstraints,
+        "bias_post_training": step_model_bias.properties.CalculatedBaselineConstraints,
+        "explainability": step_model_explainability.properties.CalculatedBaselineConstraints,
+    }
+    digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
+    step_digest = ProcessingStep(
+        name=STEP_DIGEST,
+        step_args=script_processor(sklearn_image, "digest").run(
+            code=str(BASE_DIR / "digest.py"),
+            inputs=[
+                _processing_input(name, uri, f"{PROCESSING_ROOT}/reports/{name}")
+                for name, uri in reports.items()
+            ],
+            outputs=[_processing_output("digests", run_prefix, "digests")],
+        ),
+        property_files=[digests_file],
+        depends_on=[step_model_explainability],
+    )
+
+    def report(name: str) -> MetricsSource:
+        digest = JsonGet(step_name=STEP_DIGEST, property_file=digests_file, json_path=name)
+        return MetricsSource(s3_uri=reports[name], content_type=JSON, content_digest=digest)
+
+    # RegisterModel: every report attached with its digest, waiting for the central approval.
     model_metrics = ModelMetrics(
-        model_statistics=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineStatistics, content_type=JSON
+        # The verification bundle's manifest: the governance account recomputes the reports
+        # below from it with the registered model (clearance docs/verification.md). Its digest
+        # is not known when the definition is built; the manifest itself pins every file by
+        # sha256 and the Verify step checks them.
+        model_data_statistics=MetricsSource(
+            s3_uri=_s3_join(evidence_uri, EVIDENCE_MANIFEST), content_type=JSON
         ),
-        model_constraints=MetricsSource(
-            s3_uri=step_model_quality.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_pre_training=MetricsSource(
-            s3_uri=step_data_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        bias_post_training=MetricsSource(
-            s3_uri=step_model_bias.properties.CalculatedBaselineConstraints, content_type=JSON
-        ),
-        explainability=MetricsSource(
-            s3_uri=step_model_explainability.properties.CalculatedBaselineConstraints,
-            content_type=JSON,
-        ),
+        model_statistics=report("model_statistics"),
+        model_constraints=report("model_constraints"),
+        bias_pre_training=report("bias_pre_training"),
+        bias_post_training=report("bias_post_training"),
+        explainability=report("explainability"),
     )
     drift_check_baselines = DriftCheckBaselines(
         model_statistics=MetricsSource(
@@ -629,7 +678,7 @@ def get_pipeline(
             drift_check_baselines=drift_check_baselines,
             customer_metadata_properties=customer_metadata(sagemaker_project_name),
         ),
-        depends_on=[step_model_explainability],
+        depends_on=[step_digest],
     )
 
     return Pipeline(
@@ -644,17 +693,27 @@ def get_pipeline(
             step_model_quality,
             step_model_bias,
             step_model_explainability,
+            step_digest,
             step_register,
         ],
         sagemaker_session=session,
     )
 
 
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
+
+
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """The model package's CustomerMetadataProperties (keys are a contract with the governance)."""
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": schema.PROBLEM_TYPE,
         "team:label": schema.LABEL,
         "team:facet": schema.FACET,

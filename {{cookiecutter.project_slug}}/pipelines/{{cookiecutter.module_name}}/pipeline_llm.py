@@ -30,6 +30,7 @@ import atexit
 import hashlib
 import json
 import logging
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,7 +39,7 @@ from typing import Any
 import boto3
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
-from sagemaker.core.processing import FrameworkProcessor
+from sagemaker.core.processing import FrameworkProcessor, ScriptProcessor
 from sagemaker.core.shapes import (
     ProcessingInput,
     ProcessingOutput,
@@ -46,9 +47,10 @@ from sagemaker.core.shapes import (
     ProcessingS3Output,
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
-from sagemaker.core.workflow.functions import Join
+from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import ParameterInteger, ParameterString
 from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
 from sagemaker.mlops.workflow.steps import ProcessingStep
@@ -84,8 +86,9 @@ BASE_JOB_PREFIX = SAGEMAKER_PROJECT_NAME
 MODEL_TYPE = "llm"
 
 STEP_EVALUATE = "EvaluateLLM"
+STEP_DIGEST = "DigestReports"
 STEP_REGISTER = "RegisterModel"
-STEP_NAMES = [STEP_EVALUATE, STEP_REGISTER]
+STEP_NAMES = [STEP_EVALUATE, STEP_DIGEST, STEP_REGISTER]
 
 PROCESSING_ROOT = "/opt/ml/processing"
 MODEL_CONTAINER_DIR = f"{PROCESSING_ROOT}/input/model"
@@ -247,15 +250,16 @@ def get_pipeline(
         *datasets.values(),
     ]
 
+    pytorch_image = image_uris.retrieve(
+        framework="pytorch",
+        region=region,
+        version=PYTORCH_VERSION,
+        py_version=PYTORCH_PY_VERSION,
+        instance_type=processing_instance_type,
+        image_scope="training",
+    )
     processor = FrameworkProcessor(
-        image_uri=image_uris.retrieve(
-            framework="pytorch",
-            region=region,
-            version=PYTORCH_VERSION,
-            py_version=PYTORCH_PY_VERSION,
-            instance_type=processing_instance_type,
-            image_scope="training",
-        ),
+        image_uri=pytorch_image,
         command=["python3"],
         instance_type=processing_instance_type_param,
         instance_count=1,
@@ -326,6 +330,54 @@ def get_pipeline(
         ],
     )
 
+    # DigestReports: the sha256 of the registered report (its ContentDigest), so the governance
+    # approval can pin, and find its own copy of, exactly these bytes (digest.py).
+    digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
+    step_digest = ProcessingStep(
+        name=STEP_DIGEST,
+        step_args=ScriptProcessor(
+            image_uri=pytorch_image,
+            command=["python3"],
+            instance_type=processing_instance_type_param,
+            instance_count=1,
+            base_job_name=f"{base_job_prefix}/digest",
+            sagemaker_session=session,
+            role=role,
+            tags=tags,
+        ).run(
+            code=str(Path(__file__).resolve().parent / "digest.py"),
+            inputs=[
+                ProcessingInput(
+                    input_name="model_statistics",
+                    s3_input=ProcessingS3Input(
+                        s3_uri=report_uri,
+                        local_path=f"{PROCESSING_ROOT}/reports/model_statistics",
+                        s3_data_type="S3Prefix",
+                        s3_input_mode="File",
+                    ),
+                )
+            ],
+            outputs=[
+                ProcessingOutput(
+                    output_name="digests",
+                    s3_output=ProcessingS3Output(
+                        s3_uri=Join(
+                            on="/",
+                            values=[base_uri, ExecutionVariables.PIPELINE_EXECUTION_ID, "digests"],
+                        ),
+                        local_path=f"{PROCESSING_ROOT}/digests",
+                        s3_upload_mode="EndOfJob",
+                    ),
+                )
+            ],
+        ),
+        property_files=[digests_file],
+        depends_on=[step_evaluate],
+    )
+    report_digest = JsonGet(
+        step_name=STEP_DIGEST, property_file=digests_file, json_path="model_statistics"
+    )
+
     step_register = ModelStep(
         name=STEP_REGISTER,
         step_args=ModelBuilder(
@@ -342,19 +394,30 @@ def get_pipeline(
             approval_status=REGISTRATION_STATUS,
             description=DESCRIPTION,
             model_metrics=ModelMetrics(
-                model_statistics=MetricsSource(s3_uri=report_uri, content_type=JSON)
+                model_statistics=MetricsSource(
+                    s3_uri=report_uri, content_type=JSON, content_digest=report_digest
+                )
             ),
             customer_metadata_properties=customer_metadata(sagemaker_project_name),
         ),
-        depends_on=[step_evaluate],
+        depends_on=[step_digest],
     )
 
     return Pipeline(
         name=pipeline_name,
         parameters=parameters,
-        steps=[step_evaluate, step_register],
+        steps=[step_evaluate, step_digest, step_register],
         sagemaker_session=session,
     )
+
+
+def metadata_value(text: str) -> str:
+    """Fit free text to CustomerMetadataProperties: values are 1-256 characters of
+    [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@] (no comma, quote or '!'; CreateModelPackage refuses them), so
+    any other character becomes a space (the same rule as clearance.contract.metadata.team_value).
+    """
+    cleaned = re.sub(r"[^\w .:/=+\-@]", " ", text)
+    return " ".join(cleaned.split())[:256] or "-"
 
 
 def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
@@ -365,7 +428,7 @@ def customer_metadata(sagemaker_project_name: str | None) -> dict[str, str]:
     """
     return {
         "team:project": sagemaker_project_name or SAGEMAKER_PROJECT_NAME,
-        "team:description": DESCRIPTION,
+        "team:description": metadata_value(DESCRIPTION),
         "team:problem-type": "text_generation",
         "team:label": "n/a",
         "team:facet": "n/a",

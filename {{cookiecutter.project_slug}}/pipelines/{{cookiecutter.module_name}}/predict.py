@@ -117,14 +117,33 @@ def run(model: Path, test_data: Path, output_dir: Path) -> Path:
     return path
 
 
+def write_evidence(model: Path, test_data: Path, train_data: Path, evidence_dir: Path) -> Path:
+    """The verification bundle (evidence.py) for this model and these splits; the manifest path."""
+    try:
+        from . import evidence
+    except ImportError:  # run as a script: evidence.py is shipped beside schema.py
+        import evidence  # type: ignore[no-redef]
+
+    archive = _single_file(model, "model.tar.gz")
+    return evidence.write_bundle(read_test(train_data), read_test(test_data), archive, evidence_dir)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Score the test split with the trained model.")
     parser.add_argument("--model", type=Path, required=True, help="model.tar.gz or its directory")
     parser.add_argument("--test-data", type=Path, required=True, help="test.csv or its directory")
     parser.add_argument("--output-dir", type=Path, default=Path("/opt/ml/processing"))
+    parser.add_argument("--train-data", type=Path, default=None, help="train.csv or its directory")
+    parser.add_argument(
+        "--evidence-dir", type=Path, default=None, help="write the verification bundle here"
+    )
     args = parser.parse_args(argv)
     try:
         run(args.model, args.test_data, args.output_dir)
+        if args.evidence_dir is not None:
+            if args.train_data is None:
+                raise ValueError("--evidence-dir needs --train-data (the training split)")
+            write_evidence(args.model, args.test_data, args.train_data, args.evidence_dir)
     except (OSError, KeyError, ValueError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1

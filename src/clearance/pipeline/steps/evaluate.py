@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from clearance import registry
+from clearance.contract import metadata
+from clearance.contract.status import PENDING
 from clearance.decide import checks
 from clearance.pipeline.steps import (
     EXIT_FAILED,
@@ -63,6 +65,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="comma-separated buckets reports may come from (default: none, every report fails)",
     )
     parser.add_argument("--overrides-dir", type=Path, default=None)
+    parser.add_argument(
+        "--evidence-bucket",
+        default=None,
+        help="governance bucket holding the copy-artifacts copies: the reports are read there "
+        "(pinned by ContentDigest), never in the team's bucket",
+    )
     return parser.parse_args(argv)
 
 
@@ -97,6 +105,16 @@ def allowed_buckets(raw: str) -> list[str]:
     return buckets
 
 
+def _evidence_store(raw: str | None) -> registry.EvidenceStore | None:
+    if raw is None:
+        return None
+    if not (3 <= len(raw) <= 63) or not set(raw) <= BUCKET_NAME_CHARS - {"*"}:
+        raise InputError(
+            "--evidence-bucket", f"{raw!r} is not an S3 bucket name", "Pass the governance bucket"
+        )
+    return registry.EvidenceStore(raw)
+
+
 def overrides_dir_for(policy_path: Path, overrides_dir: Path | None) -> Path | None:
     """--overrides-dir, else an ``overrides/`` directory beside the policy file, else none."""
     if overrides_dir is not None:
@@ -113,6 +131,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         region = region_from_arn(arn)
         path = policy_file(args.policy)
         buckets = allowed_buckets(args.allowed_buckets)
+        evidence = _evidence_store(args.evidence_bucket)
         # Validate the policy before any AWS call: an invalid policy decides nothing.
         base_policy = load_policy(path)
         overrides = overrides_dir_for(path, args.overrides_dir)
@@ -130,6 +149,20 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     except Exception as exc:  # noqa: BLE001 - one line, then fail the step: nothing to decide on
         error(f"--model-package-arn: cannot describe {arn} ({_aws_reason(exc)}). Check the ARN")
         return EXIT_FAILED
+    preset = sorted(
+        key
+        for key in described.get("CustomerMetadataProperties") or {}
+        if key.startswith(metadata.CLEARANCE_PREFIX)
+    )
+    if preset and described.get("ModelApprovalStatus") == PENDING:
+        # Only the approval writes clearance:* keys, when it decides: a pending package that
+        # already carries one was registered with a forged decision. Nothing is decided (fail
+        # closed: the execution fails and alarms, the package stays pending).
+        error(
+            f"--model-package-arn: {arn} is {PENDING} but already carries {', '.join(preset)}. "
+            "Register it again without clearance:* metadata"
+        )
+        return EXIT_INVALID
     group = described.get("ModelPackageGroupName")
     try:
         policy = resolve_policy(base_policy, overrides, group)
@@ -137,7 +170,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         error(str(exc))  # "<rule>.<field>: <problem>. <fix>", as `clearance check` prints it
         return EXIT_INVALID
 
-    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
+    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described, evidence=evidence)
     decision = checks.evaluate(policy, fetched.reports, arn, sources=fetched.sources)
     out = checks.write_checks(decision, args.output_dir / CHECKS_FILE)
     failed = [c.id for c in decision.failed_checks]

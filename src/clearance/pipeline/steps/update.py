@@ -1,4 +1,4 @@
-"""Update step: checks.json -> one update_model_package call, then the evidence hook.
+"""Update step: checks.json -> the evidence, then one update_model_package call.
 
     python -m clearance.pipeline.steps.update --checks /opt/ml/processing/checks/checks.json \
         [--publish-checks-prefix s3://<governance bucket>/<pipeline name>/checks] \
@@ -8,6 +8,15 @@ The status, the approval description naming the failed checks and the clearance:
 one ``update_model_package`` call (``clearance.registry.apply_decision``). A package that is no
 longer PendingManualApproval is left as it is, and the step says so. A rejection is a successful
 run. An unreadable or self-contradicting checks.json exits 2 without touching the registry.
+
+Order (issue 9): the evidence is written BEFORE the status. checks.json is already in the
+governance bucket (the Evaluate step's output); with ``--evidence-dir``,
+``clearance.pipeline.steps.after_decision`` then writes the model card and the HTML report
+(``clearance.evidence.publish``) while the package is still pending, and only then is the decision
+recorded. A failure writing the evidence fails the step (exit 3) and leaves the package
+PendingManualApproval: never decided without its evidence. After a recorded decision the evidence
+hook runs once more (idempotent: the card is unchanged) so the HTML page shows the new registry
+status; a failure of that refresh is logged, not fatal (the evidence already exists).
 With --publish-checks-prefix the step first writes checks.json to
 <prefix>/<group>/<version>/checks.json in the governance bucket (a key per package, so each team's
 deploy role can be granted its own packages' only) and the same update call records
@@ -27,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import registry
+from clearance.contract.status import PENDING
 from clearance.decide.checks import ChecksError, load_checks
 from clearance.pipeline import steps
 from clearance.pipeline.steps import (
@@ -76,6 +86,13 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
 
     steps.log_code_location()
     sm, s3 = clients or steps.aws_clients(region)
+    arn = decision.model_package_arn
+    if args.evidence_dir is not None:
+        current = sm.describe_model_package(ModelPackageName=arn).get("ModelApprovalStatus")
+        if current == PENDING:
+            # Evidence first: an exception here fails the step with the package still pending.
+            evidence = steps.after_decision(sm, s3, arn, args.checks, args.evidence_dir)
+            LOGGER.info("evidence (before the decision): %s", evidence)
     location = None
     if args.publish_checks_prefix:
         location = publish_checks(s3, args.publish_checks_prefix, decision)
@@ -83,12 +100,11 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     # registry logs the change itself; stdout gets the one line a person scans for.
     print(_describe(result))
 
-    if args.evidence_dir is not None:
-        evidence = steps.after_decision(
-            sm, s3, decision.model_package_arn, args.checks, args.evidence_dir
-        )
-        if evidence is not None:
-            LOGGER.info("evidence: %s", evidence)
+    if args.evidence_dir is not None and getattr(result, "updated", False):
+        try:
+            steps.after_decision(sm, s3, arn, args.checks, args.evidence_dir)
+        except Exception:  # noqa: BLE001 - the evidence exists; only the page's status line is stale
+            LOGGER.warning("refreshing the evidence after the decision failed", exc_info=True)
     return EXIT_OK
 
 

@@ -1,0 +1,141 @@
+"""Bench: intervals for every bias metric, and a whole verified decision (figures, never asserted).
+
+    python -m clearance_dev.bench.verification [--rows 100000] [--resamples 1000] [--json]
+
+(a) bootstrap intervals for all pre- and post-training bias metrics (Clarify's set, FT included)
+    on ROWS generated rows with RESAMPLES resamples; target 20 s on 2 cores at 100,000 x 1,000.
+(b) the whole local decision with verification for a 10,000-row split: the Verify step's code
+    (bundle digests, scoring with the registered model, every metric with intervals, exact SHAP on a
+    sample) and the default policy's evaluation against it; target 5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+import numpy as np
+
+from clearance.decide import measure, recompute, stats
+
+TARGET_INTERVALS_S = 20.0
+TARGET_DECISION_S = 5.0
+
+
+def generated_split(rows: int, seed: int = 7) -> tuple[recompute.BiasData, np.ndarray]:
+    """A credit-like split: facet 30 %, labels with a small gap, an 80 %-accurate model."""
+    rng = np.random.default_rng(seed)
+    facet = rng.random(rows) < 0.3
+    label = rng.random(rows) < 0.55 - 0.05 * facet
+    score = np.clip(label * 0.35 + rng.random(rows) * 0.65, 0, 1)
+    predicted = score >= 0.5
+    features = rng.normal(size=(rows, 8))
+    data = recompute.BiasData(facet, label, predicted, features=features)
+    return data, score
+
+
+def interval_bench(rows: int = 100_000, resamples: int = stats.RESAMPLES) -> dict[str, Any]:
+    data, _ = generated_split(rows)
+    started = time.perf_counter()
+    pre = measure.measure_bias(data, "pre_training", resamples)
+    middle = time.perf_counter()
+    post = measure.measure_bias(data, "post_training", resamples)
+    done = time.perf_counter()
+    return {
+        "rows": rows,
+        "resamples": resamples,
+        "metrics": len(pre) + len(post),
+        "pre_training_s": round(middle - started, 2),
+        "post_training_s": round(done - middle, 2),
+        "total_s": round(done - started, 2),
+        "target_s": TARGET_INTERVALS_S,
+    }
+
+
+def decision_bench(rows: int = 10_000) -> dict[str, Any]:
+    """The whole local decision on a ROWS-row split: the Verify step's own code path (bundle
+    digests, scoring with the registered XGBoost model, every metric with intervals, exact SHAP
+    on a sample) and the default policy's evaluation of the reports against it."""
+    import tempfile
+    from pathlib import Path
+
+    from clearance.decide import checks
+    from clearance.pipeline.steps.verify import verify_local
+    from clearance.policy import load_default_policy
+    from clearance_dev.bench.verify_bundle import make_bundle
+
+    policy = load_default_policy()
+    with tempfile.TemporaryDirectory(prefix="clearance-bench-verify-") as tmp:
+        root, model = make_bundle(Path(tmp), rows=rows)
+        started = time.perf_counter()
+        verification = verify_local(root, model, policy)
+        reports = honest_reports(verification)
+        decision = checks.evaluate(policy, reports, BENCH_ARN, verification=verification)
+        elapsed = time.perf_counter() - started
+    return {
+        "rows": rows,
+        "decision": decision.decision,
+        "total_s": round(elapsed, 2),
+        "target_s": TARGET_DECISION_S,
+    }
+
+
+BENCH_ARN = "arn:aws:sagemaker:us-east-1:222222222222:model-package/bench/1"
+
+
+def honest_reports(verification: Any) -> dict[str, bytes]:
+    """Clarify and Model Monitor shaped reports carrying the recomputed values (an honest team)."""
+
+    def bias(kind: str, section: str) -> bytes:
+        metrics = [
+            {"name": name, "description": name, "value": m.value}
+            for name, m in sorted(verification.metrics[kind].items())
+        ]
+        facets = {"gender": [{"value_or_threshold": "1", "metrics": metrics}]}
+        return json.dumps({section: {"label": "approved", "facets": facets}}).encode()
+
+    quality = {
+        name: {"value": m.value, "standard_deviation": 0.0}
+        for name, m in verification.metrics["model_quality"].items()
+    }
+    shap = {name: m.value for name, m in verification.metrics.get("explainability", {}).items()}
+    explain = {"kernel_shap": {"label0": {"global_shap_values": shap, "expected_value": 0.5}}}
+    return {
+        "bias_pre_training": bias("bias_pre_training", "pre_training_bias_metrics"),
+        "bias_post_training": bias("bias_post_training", "post_training_bias_metrics"),
+        "model_quality": json.dumps({"binary_classification_metrics": quality}).encode(),
+        "explainability": json.dumps({"version": "1.0", "explanations": explain}).encode(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--resamples", type=int, default=stats.RESAMPLES)
+    parser.add_argument("--decision-rows", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    figures = {
+        "intervals": interval_bench(args.rows, args.resamples),
+        "decision": decision_bench(args.decision_rows),
+    }
+    if args.json:
+        print(json.dumps(figures, indent=2))
+        return 0
+    a, b = figures["intervals"], figures["decision"]
+    print(
+        f"(a) intervals for {a['metrics']} bias metrics, {a['rows']:,} rows x {a['resamples']:,} "
+        f"resamples: {a['total_s']} s (pre {a['pre_training_s']} s, post {a['post_training_s']} s;"
+        f" target {a['target_s']:g} s)"
+    )
+    print(
+        f"(b) whole local decision with verification, {b['rows']:,} rows: {b['total_s']} s"
+        f" (target {b['target_s']:g} s)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
