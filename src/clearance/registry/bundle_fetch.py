@@ -18,7 +18,14 @@ from typing import Any
 
 from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.decide.reports import ReportError
-from clearance.registry.fetch import _aws_reason, _is_empty, _read, bucket_allowed, parse_s3_uri
+from clearance.registry.fetch import (
+    Allowed,
+    _aws_reason,
+    _is_empty,
+    _read,
+    bucket_allowed,
+    parse_s3_uri,
+)
 
 MAX_BUNDLE_FILE_BYTES = 512 * 1024 * 1024
 MAX_MODEL_BYTES = 1024 * 1024 * 1024
@@ -61,7 +68,8 @@ def fetch_bundle(
             f"ModelMetrics has no {section}.{name} (the verification bundle's manifest): "
             "register the evidence bundle"
         )
-    data, _ = _read(s3, source, allowed, f"{section}.{name}")
+    # _read takes the Allowed check object and returns (bytes, sha256, pin).
+    data, _, _ = _read(s3, source, Allowed(tuple(allowed)), f"{section}.{name}")
     root = into / "evidence"
     root.mkdir(parents=True, exist_ok=True)
     (root / "manifest.json").write_bytes(data)

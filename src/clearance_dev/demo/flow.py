@@ -294,9 +294,12 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
     _print_summary(decisions, out, progress, ok_statuses)
     authz.print_summary(checked)
     deploy_stage.print_summary(deployed, out / "deploy.json")
-    ok = ok_statuses and authz.ok(checked) and deploy_stage.as_expected(deployed)
-    if ok_statuses and not ok:
+    deploy_ok = deploy_stage.as_expected(deployed)
+    ok = ok_statuses and authz.ok(checked) and deploy_ok
+    if ok_statuses and not authz.ok(checked):
         print("ERROR: authorization: see the summary above", file=sys.stderr)
+    if not deploy_ok:
+        print("ERROR: deploy: see the deploy summary above", file=sys.stderr)
     return {
         "ok": ok,
         "decisions": decisions,
