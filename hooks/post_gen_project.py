@@ -41,6 +41,13 @@ LLM_ONLY: tuple[str, ...] = (
     "tests/test_llm_pipeline.py",
 )
 
+# The deploy side (issue 13): endpoint configuration as code, the deploy build step, buildspecs and
+# their tests. Removed by `deploy: false`, and by `model_type: llm` (no endpoint for an LLM yet).
+DEPLOY_ONLY: tuple[str, ...] = (
+    "deploy",
+    "tests/test_deploy.py",
+)
+
 # Files only the tabular variant uses: the local build, the sample data, the step scripts and their
 # tests. pipeline.py is absent on purpose: the LLM rename replaces it.
 TABULAR_ONLY: tuple[str, ...] = (
@@ -54,12 +61,14 @@ TABULAR_ONLY: tuple[str, ...] = (
     f"{MODULE_DIR}/train_local.py",
     "tests/test_local.py",
     "tests/test_pipeline.py",
+    *DEPLOY_ONLY,
 )
 
 REMOVALS: dict[tuple[str, Any], tuple[str, ...]] = {
     ("model_type", "tabular"): LLM_ONLY,
     ("model_type", "llm"): TABULAR_ONLY,
     ("include_pre_commit", False): (".pre-commit-config.yaml",),
+    ("deploy", False): DEPLOY_ONLY,
 }
 
 RENAMES: dict[tuple[str, Any], tuple[tuple[str, str], ...]] = {
@@ -121,10 +130,13 @@ def rename_paths(
 
 
 def remove_unselected_parts(project: Path, answers: Mapping[str, Any]) -> list[Path]:
-    """Apply every REMOVALS entry the answers select."""
+    """Apply every REMOVALS entry the answers select; a path two entries share goes once."""
     removed: list[Path] = []
+    seen: set[str] = set()
     for paths in selected(REMOVALS, answers):
-        removed += remove_paths(project, paths, answers)
+        fresh = [path for path in paths if path not in seen]
+        seen.update(fresh)
+        removed += remove_paths(project, fresh, answers)
     return removed
 
 

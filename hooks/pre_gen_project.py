@@ -328,12 +328,21 @@ def make_instance_type_check(field: str) -> Callable[[Any], None]:
     return check_instance_type
 
 
-def check_include_pre_commit(value: Any) -> None:
-    """A JSON boolean (cookiecutter turns yes/no/true/false answers into one)."""
-    if not isinstance(value, bool):
-        raise AnswerError(
-            "include_pre_commit", f"{shown(value)} is not a boolean", "Answer true or false"
-        )
+def make_boolean_check(field: str) -> Callable[[Any], None]:
+    """A check that the answer is a JSON boolean (cookiecutter turns yes/no/true/false into one)."""
+
+    def check_boolean(value: Any) -> None:
+        if not isinstance(value, bool):
+            raise AnswerError(field, f"{shown(value)} is not a boolean", "Answer true or false")
+
+    check_boolean.__name__ = f"check_{field}"
+    return check_boolean
+
+
+check_include_pre_commit = make_boolean_check("include_pre_commit")
+# The deploy side is tabular: the LLM variant ignores the answer (docs: Variants), as it ignores
+# problem_type's default. Refusing llm + deploy would refuse the default LLM bake.
+check_deploy = make_boolean_check("deploy")
 
 
 # Field -> check, in cookiecutter.json order: the first error reported is the first bad answer.
@@ -355,6 +364,7 @@ FIELD_CHECKS: dict[str, Callable[[Any], None]] = {
     "processing_instance_type": make_instance_type_check("processing_instance_type"),
     "training_instance_type": make_instance_type_check("training_instance_type"),
     "include_pre_commit": check_include_pre_commit,
+    "deploy": check_deploy,
 }
 
 

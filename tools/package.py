@@ -7,6 +7,7 @@
                                                 <prefix>/seed/seed-code-<sha>.zip
                                                 <prefix>/policies/default.yaml
                                                 <prefix>/templates/<name>-<sha>.json
+                                                  (model-deploy: the deploy pipeline, issue 13)
                                                 <prefix>/s3-templates/clearance-model-build.yaml
                                                 approval-pipeline.json (the definition, to review)
                                                 guardrails/*.json (the SCPs and RCP, to attach)
@@ -64,7 +65,7 @@ DEFAULT_POLICY = PACKAGE_DIR / "policy" / "policies" / "default.yaml"
 DEFAULT_OUT = REPO_ROOT / "build" / "servicecatalog"
 GUARDRAIL_DIR = SOURCE_DIR / "guardrails"
 
-TEMPLATES = ("portfolio", "model-build-product", "governance-product")
+TEMPLATES = ("portfolio", "model-build-product", "governance-product", "model-deploy")
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 # Files never shipped in a zip: caches and editor/OS litter.
 SKIP_PARTS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".git", ".venv"}
@@ -109,6 +110,7 @@ class Options:
     name_prefix: str = "clearance"
     report_suffix: str = ".json"
     registry_admin_arns: tuple[str, ...] = ()
+    accepted_policies: str | None = None  # the deploy gate's, "<id>@<version> ..."
 
 
 # ---------------------------------------------------------------------------------------- zips
@@ -385,11 +387,57 @@ def render_model_build(
     source_provider = opts.answers.get("source_provider")
     if source_provider:
         _set_default(template, "SourceProvider", source_provider)
+    # The deploy side (issue 13): on with the `deploy` answer (default true), tabular only.
+    deploy = (
+        opts.answers.get("deploy", True) and opts.answers.get("model_type", "tabular") == "tabular"
+    )
+    template["Mappings"]["Deploy"]["Product"] = {
+        "Enabled": "true" if deploy else "false",
+        "TemplateUrl": (
+            f"https://{opts.bundle_bucket}.s3.{opts.region}.amazonaws.com/{keys['model-deploy']}"
+        ),
+    }
     rule = template["Resources"]["ForwardPendingPackagesRule"]["Properties"]
     group = rule["EventPattern"]["detail"]["ModelPackageGroupName"]
     forwarded = json.loads(json.dumps(pattern))
     forwarded["detail"]["ModelPackageGroupName"] = group
     rule["EventPattern"] = forwarded
+    return template
+
+
+def default_accepted_policies() -> str:
+    """The shipped policy, as the deploy gate names it: <id>@<version>."""
+    import yaml
+
+    policy = yaml.safe_load(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    return f"{policy['id']}@{policy['version']}"
+
+
+def render_model_deploy(
+    template: dict[str, Any], opts: Options, keys: dict[str, str]
+) -> dict[str, Any]:
+    """Fix the deploy's governance wiring in its Mapping (never a launch parameter)."""
+    wiring = template["Mappings"]["Governance"]["Wiring"]
+    accepted = opts.accepted_policies or default_accepted_policies()
+    item = r"[A-Za-z0-9._-]+@[A-Za-z0-9.*_-]+"
+    if not re.fullmatch(rf"{item}( {item})*", accepted):
+        raise PackageError(
+            "--accepted-policies", f"{accepted!r} is not <id>@<version> ...", "e.g. default@1"
+        )
+    prefix, account = opts.name_prefix, opts.governance_account_id
+    wiring.update(
+        {
+            "AccountId": account,
+            # governance-product.yaml: ${NamePrefix}-gov-${AWS::AccountId}-${AWS::Region}.
+            "Bucket": f"{prefix}-gov-{account}-{opts.region}",
+            "ApprovalRoleName": f"{prefix}-approval-pipeline-role",
+            "AcceptedPolicies": accepted,
+            "CodeBucket": opts.bundle_bucket,
+            "CodeKey": keys["approval"],
+            # The approval pipeline (<prefix>-approval) publishes checks.json here.
+            "ChecksPrefix": f"{prefix}-approval/checks",
+        }
+    )
     return template
 
 
@@ -494,9 +542,16 @@ def _package_into(
     shutil.rmtree(work)
 
     governance = render_governance(sources["governance-product"], opts, keys, definition, pattern)
+    # The deploy template first: the model-build product nests it by URL, so its key (by its own
+    # digest) must be known before the model-build template is rendered.
+    model_deploy = render_model_deploy(sources["model-deploy"], opts, keys)
+    deploy_digest = hashlib.sha256(json.dumps(model_deploy, sort_keys=True).encode()).hexdigest()
+    deploy_key = f"{opts.prefix}/templates/model-deploy-{deploy_digest[:12]}.json"
+    files[deploy_key] = _dump(model_deploy, staging / deploy_key)
+    keys["model-deploy"] = deploy_key
     model_build = render_model_build(sources["model-build-product"], opts, keys, pattern)
     product_digest = hashlib.sha256(
-        json.dumps([governance, model_build], sort_keys=True).encode()
+        json.dumps([governance, model_build, model_deploy], sort_keys=True).encode()
     ).hexdigest()
     for name, template in (
         ("governance-product", governance),
@@ -575,14 +630,13 @@ def _parse_answers(args: argparse.Namespace) -> dict[str, Any]:
         raise PackageError(
             "--answer", f"unknown question {unknown[0]!r}", "Use a key of cookiecutter.json"
         )
-    if "include_pre_commit" in answers and isinstance(answers["include_pre_commit"], str):
-        # JSON boolean in cookiecutter.json; key=value answers arrive as strings.
-        value = answers["include_pre_commit"].lower()
-        if value not in {"true", "false"}:
-            raise PackageError(
-                "include_pre_commit", f"{value!r} is not true/false", "Use true or false"
-            )
-        answers["include_pre_commit"] = value == "true"
+    for toggle in ("include_pre_commit", "deploy"):
+        if toggle in answers and isinstance(answers[toggle], str):
+            # JSON boolean in cookiecutter.json; key=value answers arrive as strings.
+            value = answers[toggle].lower()
+            if value not in {"true", "false"}:
+                raise PackageError(toggle, f"{value!r} is not true/false", "Use true or false")
+            answers[toggle] = value == "true"
     return answers
 
 
@@ -653,6 +707,11 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         default=env("CLEARANCE_STUDIO_ROLE_ARNS"),
         help="comma-separated Studio execution role ARNs (portfolio default)",
     )
+    parser.add_argument(
+        "--accepted-policies",
+        default=env("CLEARANCE_ACCEPTED_POLICIES"),
+        help="policies the deploy gate accepts, '<id>@<version> ...' (default: the shipped one)",
+    )
     args = parser.parse_args(argv)
 
     region = args.region
@@ -699,6 +758,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         registry_admin_arns=tuple(
             a.strip() for a in (args.registry_admin_arns or "").split(",") if a.strip()
         ),
+        accepted_policies=args.accepted_policies,
     )
 
 

@@ -91,6 +91,18 @@ def test_pre_commit_config_follows_the_toggle(
     assert (project / ".pre-commit-config.yaml").exists() is include
 
 
+@pytest.mark.parametrize("model_type", ["tabular", "llm"])
+@pytest.mark.parametrize("deploy", [True, False])
+def test_deploy_side_follows_the_toggle_and_the_variant(
+    post_gen: ModuleType, project: Path, model_type: str, deploy: bool
+) -> None:
+    """deploy/ stays only for tabular with deploy true; llm + false removes it once, no error."""
+    assert post_gen.main(project, json.dumps(answers(model_type=model_type, deploy=deploy))) == 0
+    kept = model_type == "tabular" and deploy
+    assert (project / "deploy").exists() is kept
+    assert (project / "tests/test_deploy.py").exists() is kept
+
+
 def test_order_of_removals_and_renames_does_not_matter(
     post_gen: ModuleType, tmp_path: Path
 ) -> None:

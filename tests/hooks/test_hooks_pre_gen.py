@@ -40,6 +40,7 @@ VALID_ANSWERS: dict[str, list[Any]] = {
     "processing_instance_type": ["ml.m5.xlarge", "ml.g5.12xlarge", "ml.trn1n.32xlarge"],
     "training_instance_type": ["ml.m5.xlarge", "ml.p4d.24xlarge"],
     "include_pre_commit": [True, False],
+    "deploy": [True, False],
 }
 
 # Answers each field check must reject; the error names that field.
@@ -84,6 +85,7 @@ INVALID_ANSWERS: dict[str, list[Any]] = {
     "processing_instance_type": ["m5.xlarge", "ml.m5", "ML.M5.XLARGE", "ml.m5.xlarge; rm -rf /"],
     "training_instance_type": ["ml..xlarge", "ml.m5.xlarge "],
     "include_pre_commit": ["true", "y", 1, None],
+    "deploy": ["yes", 0, None],
 }
 
 CASES_VALID = [(field, value) for field, values in VALID_ANSWERS.items() for value in values]
@@ -143,6 +145,7 @@ def test_every_question_has_a_prompt(cookiecutter_json: dict) -> None:
 def test_toggles_are_json_booleans(cookiecutter_json: dict) -> None:
     """include_pre_commit is a JSON boolean, not a "y"/"n" string."""
     assert cookiecutter_json["include_pre_commit"] is True
+    assert cookiecutter_json["deploy"] is True
 
 
 def test_choices_match_cookiecutter_json(pre_gen: ModuleType, cookiecutter_json: dict) -> None:

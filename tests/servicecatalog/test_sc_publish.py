@@ -154,7 +154,9 @@ def test_unsupported_stack_on_moto_fails_with_one_line(
 # ----------------------------------------------------------------- the moto-supported stack
 def _moto_supported_part(template: dict[str, Any]) -> dict[str, Any]:
     """Drop what moto's CloudFormation cannot build; replace references to it by fixed strings."""
-    supported = set(get_model_map())
+    # A nested stack (the deploy side) is built from its own template, which this filter does not
+    # reach: leave it out (tests/deploy checks model-deploy.yaml on its own).
+    supported = set(get_model_map()) - {"AWS::CloudFormation::Stack"}
     resources = template["Resources"]
     dropped = {
         name

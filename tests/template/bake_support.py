@@ -39,6 +39,7 @@ INTERACTING_OPTIONS: dict[str, list[Any]] = {
 INDEPENDENT_OPTIONS: dict[str, list[Any]] = {
     "source_provider": ["codeconnections", "codecommit"],
     "include_pre_commit": [True, False],
+    "deploy": [True, False],
     "aws_region": ["us-east-1", "eu-west-2"],
 }
 

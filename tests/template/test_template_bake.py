@@ -80,6 +80,18 @@ LLM_FILES = [
     "tests/test_llm_stats.py",
 ]
 PRE_COMMIT_FILES = [".pre-commit-config.yaml"]
+# The deploy side: tabular bakes with deploy true (the LLM variant ignores the answer).
+DEPLOY_FILES = [
+    "deploy/build.py",
+    "deploy/buildspec.yml",
+    "deploy/endpoint-config-template.yml",
+    "deploy/prod-config.json",
+    "deploy/promote-buildspec.yml",
+    "deploy/staging-config.json",
+    "deploy/test/buildspec.yml",
+    "deploy/test/payload.py",
+    "tests/test_deploy.py",
+]
 
 
 def expected_files(answers: dict[str, Any]) -> set[str]:
@@ -87,6 +99,8 @@ def expected_files(answers: dict[str, Any]) -> set[str]:
     files = SHARED_FILES + (TABULAR_FILES if answers["model_type"] == "tabular" else LLM_FILES)
     if answers["include_pre_commit"]:
         files = files + PRE_COMMIT_FILES
+    if answers["deploy"] and answers["model_type"] == "tabular":
+        files = files + DEPLOY_FILES
     return {path.format(module=answers["module_name"]) for path in files}
 
 

@@ -15,6 +15,8 @@ Writes (OUT = --output-dir):
     OUT/reports/model_bias/analysis.json         Clarify post_training_bias_metrics (test split)
     OUT/reports/explainability/analysis.json     Clarify kernel_shap global SHAP values
     OUT/reports/model_quality/statistics.json    Model Monitor model-quality statistics
+    OUT/baselines/data_quality/statistics.json   Model Monitor data-quality baseline of the inputs
+    OUT/baselines/data_quality/constraints.json  (DriftCheckBaselines.ModelDataQuality)
     OUT/evidence/manifest.json (+ evaluation/, clarify/)  the verification bundle (evidence.py):
                                                  the split, Clarify configs and their sha256
 
@@ -52,6 +54,11 @@ REPORT_PATHS = {
     "model_bias": Path("reports/model_bias/analysis.json"),
     "explainability": Path("reports/explainability/analysis.json"),
     "model_quality": Path("reports/model_quality/statistics.json"),
+}
+# The data-quality baseline a Model Monitor schedule on the endpoint compares captured requests to.
+BASELINE_PATHS = {
+    "statistics": Path("baselines/data_quality/statistics.json"),
+    "constraints": Path("baselines/data_quality/constraints.json"),
 }
 EVIDENCE_DIR = Path("evidence")
 # KernelExplainer's cost is rows explained x background rows x samples: small on purpose.
@@ -106,6 +113,9 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     )
     quality = reports.model_quality_report(table, seed)
     reports.write_json(quality, out / REPORT_PATHS["model_quality"])
+    statistics, constraints = reports.data_quality_baseline(train[schema.FEATURES])
+    reports.write_json(statistics, out / BASELINE_PATHS["statistics"])
+    reports.write_json(constraints, out / BASELINE_PATHS["constraints"])
     # What the governance account needs to recompute the reports above with the model itself.
     evidence.write_bundle(train, test, archive, out / EVIDENCE_DIR)
 

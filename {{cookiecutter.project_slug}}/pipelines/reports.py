@@ -10,6 +10,9 @@
                            expected value, computed with shap's KernelExplainer
     model_quality_report   Model Monitor statistics.json, `binary_classification_metrics` or
                            `regression_metrics`, each metric {value, standard_deviation}
+    data_quality_baseline  Model Monitor data-quality statistics.json and constraints.json of the
+                           model's inputs (the DriftCheckBaselines a data-quality schedule on the
+                           endpoint compares captured requests against)
 
 A metric smclarify cannot compute keeps Clarify's form `{"name", "description", "value": null,
 "error": "..."}` (CDDL/CDDPL always do: they need a group variable this run does not configure, as
@@ -191,6 +194,70 @@ def model_quality_report(predictions: pd.DataFrame, seed: int = 42) -> dict[str,
     else:
         key, section = "regression_metrics", _regression_metrics(predictions, seed)
     return {"version": 0.0, "dataset": {"item_count": int(len(predictions))}, key: section}
+
+
+def data_quality_baseline(features: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model Monitor's data-quality (statistics.json, constraints.json) for the model's inputs.
+
+    Columns are named `_c0`, `_c1`, ... in schema.FEATURES order: the endpoint receives header-less
+    CSV rows, and Model Monitor names the columns of captured CSV that way, so the baseline and the
+    captured data line up. No KLL sketches: the distribution comparison needs Model Monitor's own
+    baselining job; completeness, type and non-negativity constraints are checked without it.
+    """
+    columns = []
+    constraints = []
+    for index, name in enumerate(schema.FEATURES):
+        values = pd.to_numeric(features[name], errors="coerce")
+        present = values.dropna()
+        integral = bool(len(present)) and bool((present == present.round()).all())
+        kind = "Integral" if integral else "Fractional"
+        column = f"_c{index}"
+        columns.append(
+            {
+                "name": column,
+                "inferred_type": kind,
+                "numerical_statistics": {
+                    "common": {
+                        "num_present": int(len(present)),
+                        "num_missing": int(values.isna().sum()),
+                    },
+                    "mean": float(present.mean()),
+                    "sum": float(present.sum()),
+                    "std_dev": float(present.std(ddof=0)),
+                    "min": float(present.min()),
+                    "max": float(present.max()),
+                },
+            }
+        )
+        constraints.append(
+            {
+                "name": column,
+                "inferred_type": kind,
+                "completeness": 1.0,
+                "num_constraints": {"is_non_negative": bool((present >= 0).all())},
+            }
+        )
+    statistics = {
+        "version": 0.0,
+        "dataset": {"item_count": int(len(features))},
+        "features": columns,
+    }
+    document = {
+        "version": 0.0,
+        "features": constraints,
+        "monitoring_config": {
+            "evaluate_constraints": "Enabled",
+            "emit_metrics": "Enabled",
+            "datatype_check_threshold": 1.0,
+            "domain_content_threshold": 1.0,
+            "distribution_constraints": {
+                "perform_comparison": "Disabled",
+                "comparison_threshold": 0.1,
+                "comparison_method": "Robust",
+            },
+        },
+    }
+    return statistics, document
 
 
 def _binary_scalars(y: np.ndarray, pred: np.ndarray, prob: np.ndarray) -> dict[str, float]:

@@ -93,6 +93,8 @@ EXPECTED_FILES = {
     "reports/model_bias/analysis.json",
     "reports/explainability/analysis.json",
     "reports/model_quality/statistics.json",
+    "baselines/data_quality/statistics.json",
+    "baselines/data_quality/constraints.json",
     "evidence/manifest.json",
     "evidence/evaluation/test.csv",
     "evidence/evaluation/train.csv",
@@ -446,6 +448,21 @@ def test_bias_knob_moves_the_bias_metrics_the_right_way(builds: dict[float, Path
     assert biased_pre["KS"]["value"] > fair_pre["KS"]["value"]
     assert biased_post["DPPL"]["value"] > fair_post["DPPL"]["value"] + 0.05
     assert biased_post["DI"]["value"] < fair_post["DI"]["value"] - 0.1
+
+
+def test_data_quality_baseline_has_model_monitors_shape(builds: dict[float, Path]) -> None:
+    """statistics.json and constraints.json name the inputs _c0.. in schema.FEATURES order."""
+    statistics = json.loads((builds[0.0] / local.BASELINE_PATHS["statistics"]).read_text())
+    constraints = json.loads((builds[0.0] / local.BASELINE_PATHS["constraints"]).read_text())
+    names = [f"_c{i}" for i in range(len(schema.FEATURES))]
+    assert [f["name"] for f in statistics["features"]] == names
+    assert [f["name"] for f in constraints["features"]] == names
+    for feature in statistics["features"]:
+        assert feature["inferred_type"] in ("Integral", "Fractional")
+        numbers = feature["numerical_statistics"]
+        assert numbers["min"] <= numbers["mean"] <= numbers["max"]
+        assert numbers["common"]["num_missing"] == 0
+    assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
 
 
 def test_reports_are_strict_json(builds: dict[float, Path]) -> None:

@@ -6,6 +6,7 @@
     clearance approve  --model-package-arn ARN --policy P [--allowed-bucket B ...] [--out F]
 
     clearance report | audit | reevaluate ...   (clearance.cli.evidence)
+    clearance deploy-gate | endpoint-check ...  (clearance.cli.deploy)
 
 ``evaluate`` and ``approve`` talk to whatever boto3 is configured for, including
 ``AWS_ENDPOINT_URL`` (honoured natively by botocore >= 1.31).
@@ -29,7 +30,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from clearance.cli import evidence
+from clearance.cli import deploy, evidence
 from clearance.cli.check import (
     add_check_arguments,
     add_registry_arguments,
@@ -87,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_arguments(sub)
         sub.set_defaults(func=command.run)
     evidence.register(subparsers)
+    deploy.register(subparsers)
     return parser
 
 

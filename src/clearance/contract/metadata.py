@@ -47,6 +47,11 @@ CLEARANCE_KEYS: tuple[str, ...] = (
     FAILED_CHECKS,
 )
 CLEARANCE_PREFIX = "clearance:"
+# Where the governance-held checks.json of the decision is, and the S3 version the decision pinned
+# (written by the Update step with --publish-checks-prefix; the deploy gate reads them).
+CHECKS_URI = "clearance:checks-uri"
+CHECKS_VERSION_ID = "clearance:checks-version-id"
+CHECKS_LOCATION_KEYS: tuple[str, ...] = (CHECKS_URI, CHECKS_VERSION_ID)
 
 MAX_VALUE = 256
 MAX_ENTRIES = 50

@@ -50,6 +50,10 @@ BIAS_METRICS: dict[str, tuple[str, ...]] = {
 # A report larger than this is not a Clarify or Model Monitor output; refuse it rather than fill
 # memory.
 MAX_REPORT_BYTES = 20 * 1024 * 1024
+# The report kind of the endpoint checks (issue 13). Not a ModelMetrics report and not in
+# REPORT_KINDS: it is judged after deployment, on the staging endpoint, by
+# clearance.deploy.endpoint_checks against its own policy section (deploy/endpoint_policy.yaml).
+ENDPOINT_KIND = "endpoint"
 
 # The ModelMetrics slot table. Report kind -> the slots that may hold it, in order of preference.
 # The first slot is where producers (the team pipeline, the demo, the bench) write the kind. The

@@ -300,6 +300,9 @@ def get_approval_pipeline(
         arguments=[
             "--checks",
             str(CHECKS_DIR / CHECKS_FILE),
+            # checks.json per package, where the deploy gate reads it (and its pinned version).
+            "--publish-checks-prefix",
+            f"s3://{default_bucket}/{pipeline_name}/checks",
             "--evidence-dir",
             str(EVIDENCE_DIR),
         ],

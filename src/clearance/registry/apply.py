@@ -11,6 +11,7 @@ from typing import Any
 
 from clearance.contract import metadata
 from clearance.contract.checks import ChecksError, Decision
+from clearance.contract.metadata import CHECKS_LOCATION_KEYS
 from clearance.contract.status import APPROVED, PENDING, REJECTED
 from clearance.registry.fetch import LOG, MAX_DESCRIPTION, MAX_METADATA_ENTRIES, MAX_METADATA_VALUE
 
@@ -129,6 +130,7 @@ def apply_decision(
     decision: Decision,
     *,
     decided_at: str | None = None,
+    checks_location: Mapping[str, str] | None = None,
 ) -> UpdateResult:
     """Record ``decision`` on its model package with one ``update_model_package`` call.
 
@@ -153,6 +155,10 @@ def apply_decision(
 
     when = decided_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     ours = decision_metadata(decision, when)
+    # Where the governance-held checks.json is (clearance:checks-uri / -version-id), same call.
+    for key, value in (checks_location or {}).items():
+        if key in CHECKS_LOCATION_KEYS and value:
+            ours[key] = _metadata_value(value)
     existing = described.get("CustomerMetadataProperties") or {}
     # Real AWS merges CustomerMetadataProperties into the existing map; moto replaces it. Sending
     # the existing entries too gives the same result on both (and keeps the team:* keys).

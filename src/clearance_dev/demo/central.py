@@ -141,6 +141,18 @@ def register(
                 "S3Uri": uri,
                 "ContentDigest": f"sha256:{digest}",
             }
+    # The data-quality baseline `make local` writes (issue 13): the deploy's endpoint.monitoring
+    # check builds the endpoint's Model Monitor schedule from DriftCheckBaselines.ModelDataQuality.
+    drift: dict[str, Any] = {}
+    baseline = build.out_dir / "baselines" / "data_quality"
+    if (baseline / "statistics.json").is_file() and (baseline / "constraints.json").is_file():
+        quality = {}
+        for name in ("Statistics", "Constraints"):
+            uri, _ = put(
+                baseline / f"{name.lower()}.json", f"{prefix}/baselines/{name.lower()}.json"
+            )
+            quality[name] = {"ContentType": "application/json", "S3Uri": uri}
+        drift = {"DriftCheckBaselines": {"ModelDataQuality": quality}}
     response = accounts.registration_client().create_model_package(
         ModelPackageGroupName=group_arn,
         ModelPackageDescription=f"{context['project_name']}: local build, BIAS={build.bias}",
@@ -159,6 +171,7 @@ def register(
         CustomerMetadataProperties=team_metadata(
             {**context, "sagemaker_project_name": PROJECT_NAME}
         ),
+        **drift,
     )
     return response["ModelPackageArn"], uploads
 

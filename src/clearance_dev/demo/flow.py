@@ -21,6 +21,7 @@ from clearance.pipeline.definition import CODE_BUNDLE_NAME
 from clearance.pipeline.steps import ArgumentParser
 from clearance_dev import accounts as two
 from clearance_dev.demo import authz, central, verification
+from clearance_dev.demo import deploy as deploy_stage
 from clearance_dev.demo import llm as llm_demo
 from clearance_dev.demo.bake import bake, template_answers
 from clearance_dev.demo.build import _tail, run_builds
@@ -44,6 +45,7 @@ from clearance_dev.demo.runner import LocalPipelineRunner, pending_executions
 from clearance_dev.progress import Progress
 from clearance_dev.requests import Recorder
 from clearance_dev.standin import LocalAWS
+from clearance_dev.standin_shims import deploy_shims
 
 PIPELINE_NAME = two.APPROVAL_PIPELINE
 
@@ -99,10 +101,11 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
 
     out: Path = args.out.resolve()
     region = os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    progress = Progress(total=9)
+    progress = Progress(total=10)
     out.mkdir(parents=True, exist_ok=True)
     for stale in (
         "decisions.json",
+        "deploy.json",
         *verification.EXPECTED,
         "calls.jsonl",
         "authz.json",
@@ -161,7 +164,9 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             render_proc.wait()
 
     calls_path = out / "calls.jsonl"
-    with LocalAWS(region=region) as aws:
+    # deploy_shims: what moto lacks for the deploy stage (LastModifiedBy.IamIdentity of the
+    # caller, tags on model packages, UpdateEndpoint); the server runs in this process.
+    with LocalAWS(region=region) as aws, deploy_shims():
         accounts = two.TwoAccounts(region, aws.endpoint_url, Recorder(calls_path))
         gov = two.GOVERNANCE_ACCOUNT
         sm, s3 = accounts.setup_client(gov, "sagemaker"), accounts.setup_client(gov, "s3")
@@ -266,6 +271,17 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
                 if on_decision is not None:
                     on_decision(d)
 
+        with progress.step("Deploy: gate, staging on a local endpoint, checks, production"):
+            deployed = deploy_stage.run_in_demo(
+                two.TwoAccounts(region, aws.endpoint_url),
+                builds,
+                baked,
+                policy_path,
+                progress.note,
+                out,
+                gov_bucket,
+            )
+
     with progress.step("Authorization matrix, permission coverage, request validity"):
         checked = authz.evaluate(calls_path, region)
         central.write_json(out / "recorded_calls.json", checked.pop("recorded_calls"))
@@ -273,16 +289,22 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
         progress.note(f"{checked['requests']} requests recorded in {calls_path}")
 
     (out / "decisions.json").write_text(json.dumps(decisions, indent=2) + "\n", encoding="utf-8")
+    (out / "deploy.json").write_text(json.dumps(deployed, indent=2) + "\n", encoding="utf-8")
     ok_statuses = all(d["status"] == verification.EXPECTED.get(d["label"]) for d in decisions)
     _print_summary(decisions, out, progress, ok_statuses)
     authz.print_summary(checked)
-    ok = ok_statuses and authz.ok(checked)
-    if ok_statuses and not ok:
+    deploy_stage.print_summary(deployed, out / "deploy.json")
+    deploy_ok = deploy_stage.as_expected(deployed)
+    ok = ok_statuses and authz.ok(checked) and deploy_ok
+    if ok_statuses and not authz.ok(checked):
         print("ERROR: authorization: see the summary above", file=sys.stderr)
+    if not deploy_ok:
+        print("ERROR: deploy: see the deploy summary above", file=sys.stderr)
     return {
         "ok": ok,
         "decisions": decisions,
         "authz": checked,
+        "deploy": deployed,
         "elapsed_s": round(progress.elapsed, 1),
     }
 

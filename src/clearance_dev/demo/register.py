@@ -93,6 +93,21 @@ def register(
                 "S3Uri": uri,
                 "ContentDigest": f"sha256:{digest}",
             }
+    # The data-quality baseline `make local` writes: a Model Monitor schedule on the endpoint
+    # compares captured requests with it (the deploy's endpoint.monitoring check builds it).
+    drift: dict[str, Any] = {}
+    baseline = build.out_dir / "baselines" / "data_quality"
+    if (baseline / "statistics.json").is_file() and (baseline / "constraints.json").is_file():
+        quality = {}
+        for name in ("Statistics", "Constraints"):
+            uri, digest = upload_file(
+                s3,
+                baseline / f"{name.lower()}.json",
+                team_bucket,
+                f"{prefix}/baselines/data_quality/{name.lower()}.json",
+            )
+            quality[name] = {"ContentType": "application/json", "S3Uri": uri}
+        drift = {"DriftCheckBaselines": {"ModelDataQuality": quality}}
     response = sm.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription=f"{context['project_name']}: local build, BIAS={build.bias}",
@@ -111,6 +126,7 @@ def register(
         ModelApprovalStatus=PENDING,
         ModelMetrics=metrics,
         CustomerMetadataProperties=team_metadata(context),
+        **drift,
     )
     return response["ModelPackageArn"]
 

@@ -1,6 +1,7 @@
 """Update step: checks.json -> the evidence, then one update_model_package call.
 
     python -m clearance.pipeline.steps.update --checks /opt/ml/processing/checks/checks.json \
+        [--publish-checks-prefix s3://<governance bucket>/<pipeline name>/checks] \
         [--evidence-dir /opt/ml/processing/evidence]
 
 The status, the approval description naming the failed checks and the clearance:* metadata go in
@@ -16,6 +17,13 @@ recorded. A failure writing the evidence fails the step (exit 3) and leaves the 
 PendingManualApproval: never decided without its evidence. After a recorded decision the evidence
 hook runs once more (idempotent: the card is unchanged) so the HTML page shows the new registry
 status; a failure of that refresh is logged, not fatal (the evidence already exists).
+With --publish-checks-prefix the step first writes checks.json to
+<prefix>/<group>/<version>/checks.json in the governance bucket (a key per package, so each team's
+deploy role can be granted its own packages' only) and the same update call records
+clearance:checks-uri and clearance:checks-version-id (that object's S3 version): the deploy gate
+reads the decision's checks.json there and refuses if it was replaced since.
+After the decision, ``clearance.pipeline.steps.after_decision`` writes the model card and HTML
+report (``clearance.evidence.publish``).
 """
 
 from __future__ import annotations
@@ -50,6 +58,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--checks", required=True, type=Path)
     parser.add_argument(
+        "--publish-checks-prefix",
+        default=None,
+        help="s3://bucket/prefix: publish checks.json per package there and record where",
+    )
+    parser.add_argument(
         "--evidence-dir",
         type=Path,
         default=None,
@@ -80,7 +93,10 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
             # Evidence first: an exception here fails the step with the package still pending.
             evidence = steps.after_decision(sm, s3, arn, args.checks, args.evidence_dir)
             LOGGER.info("evidence (before the decision): %s", evidence)
-    result = registry.apply_decision(sm, decision)
+    location = None
+    if args.publish_checks_prefix:
+        location = publish_checks(s3, args.publish_checks_prefix, decision)
+    result = registry.apply_decision(sm, decision, checks_location=location)
     # registry logs the change itself; stdout gets the one line a person scans for.
     print(_describe(result))
 
@@ -90,6 +106,22 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         except Exception:  # noqa: BLE001 - the evidence exists; only the page's status line is stale
             LOGGER.warning("refreshing the evidence after the decision failed", exc_info=True)
     return EXIT_OK
+
+
+def publish_checks(s3: Any, prefix: str, decision: Any) -> dict[str, str]:
+    """Write checks.json to <prefix>/<group>/<version>/checks.json; its URI and S3 VersionId."""
+    from clearance.contract.metadata import CHECKS_URI, CHECKS_VERSION_ID
+
+    group, version = decision.model_package_arn.split(":model-package/", 1)[1].split("/")
+    bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+    key = "/".join(part for part in (key_prefix.strip("/"), group, version, "checks.json") if part)
+    response = s3.put_object(
+        Bucket=bucket, Key=key, Body=decision.to_bytes(), ContentType="application/json"
+    )
+    location = {CHECKS_URI: f"s3://{bucket}/{key}"}
+    if response.get("VersionId") and response["VersionId"] != "null":
+        location[CHECKS_VERSION_ID] = response["VersionId"]
+    return location
 
 
 def _describe(result: object) -> str:

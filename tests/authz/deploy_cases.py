@@ -1,0 +1,235 @@
+"""The deploy roles in the authorization matrix (issue 13), as data for the authz harness.
+
+servicecatalog/model-deploy.yaml rendered into the team account (111111111111) with the governance
+wiring the harness uses, its seven roles added as principals (each with the project boundary), then:
+
+- DEPLOY_DENIED: what no deploy role may do (decide, forge a record, rewrite evidence or policy,
+  read another team's checks.json or package, invoke production from the test role);
+- DEPLOY_FLOW: every call the deploy pipeline needs, by role;
+- KNOWN_GAPS: flow calls the current governance-side policies deny (each names the statement that
+  would allow it). The test asserts the denied flow calls are exactly these, so closing a gap (or
+  opening a new one) fails the test until this list is updated.
+
+Uses authz_harness (World, Call, Principal, decide) and cfn_render (Rendered, load).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authz_harness import (
+    BUNDLE_BUCKET,
+    GOVERNANCE,
+    PREFIX,
+    PROJECT,
+    REGION,
+    TEAM,
+    TEAM_B,
+    Call,
+    Principal,
+    World,
+)
+from cfn_render import Rendered, load
+
+DEPLOY_ROLES = {
+    "deploy-gate": "GateRole",
+    "deploy-test": "TestRole",
+    "deploy-stack": "StackRole",
+    "deploy-pipeline": "PipelineRole",
+    "deploy-trigger": "TriggerRole",
+    "deploy-model": "ModelExecutionRole",
+    "deploy-monitor": "MonitoringRole",
+}
+CODE_KEY = "clearance/0.1.0/approval/0123456789abcdef/clearance.zip"
+APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
+RECORD = {"sagemaker:CustomerMetadataProperties/clearance:decision": "Approved"}
+
+
+def render_deploy(w: World) -> Rendered:
+    template = load("model-deploy")
+    template["Mappings"]["Governance"]["Wiring"] = {
+        "AccountId": GOVERNANCE,
+        "Bucket": w.governance_bucket(),
+        "ApprovalRoleName": f"{PREFIX}-approval-pipeline-role",
+        "AcceptedPolicies": "clearance-default@1",
+        "CodeBucket": BUNDLE_BUCKET,
+        "CodeKey": CODE_KEY,
+        "ChecksPrefix": f"{PREFIX}-approval/checks",
+    }
+    team = w.teams[TEAM]
+    return Rendered(
+        template,
+        {
+            "SageMakerProjectName": PROJECT[0],
+            "SageMakerProjectId": PROJECT[1],
+            "ArtifactBucketName": w.team_bucket(TEAM),
+            "ArtifactKeyArn": team.get_att("ArtifactKey", "Arn"),
+            "ConnectionArn": f"arn:aws:codeconnections:{REGION}:{TEAM}:connection/abc",
+            "FullRepositoryId": "acme/models",
+        },
+        TEAM,
+    )
+
+
+def add_deploy_principals(w: World) -> Rendered:
+    """Register the deploy roles as principals of the world (idempotent); returns the render."""
+    deploy = render_deploy(w)
+    boundary = w.principals["team-pipeline"].boundary
+    for name, role in DEPLOY_ROLES.items():
+        w.principals[name] = Principal(
+            deploy.role_arn(role), TEAM, tuple(deploy.role_policies(role)), boundary
+        )
+    return deploy
+
+
+def _sm(account: str, resource: str) -> str:
+    return f"arn:aws:sagemaker:{REGION}:{account}:{resource}"
+
+
+def _checks(w: World, account: str) -> str:
+    group = w.group_arn(account).rsplit("/", 1)[1]
+    return f"arn:aws:s3:::{w.governance_bucket()}/{PREFIX}-approval/checks/{group}/1/checks.json"
+
+
+def _names() -> dict[str, str]:
+    name, pid = PROJECT
+    return {
+        "staging": _sm(TEAM, f"endpoint/{name}-{pid}-staging"),
+        "prod": _sm(TEAM, f"endpoint/{name}-{pid}-prod"),
+        "model": _sm(TEAM, f"model/{pid}-staging-0123456789ab"),
+        "config": _sm(TEAM, f"endpoint-config/{pid}-staging-0123456789ab"),
+        "schedule": _sm(TEAM, f"monitoring-schedule/{name}-{pid}-staging-dq"),
+        "stack": (
+            f"arn:aws:cloudformation:{REGION}:{TEAM}:stack/sagemaker-{name}-{pid}-deploy-staging/1"
+        ),
+        "pipeline": f"arn:aws:codepipeline:{REGION}:{TEAM}:sagemaker-{name}-{pid}-deploy",
+    }
+
+
+def deploy_denied(w: World) -> list[tuple[str, str, dict[str, Any]]]:
+    """(action, resource, context) every deploy role must be denied."""
+    package = w.package_arn(TEAM)
+    return [
+        ("sagemaker:UpdateModelPackage", package, APPROVED),
+        ("sagemaker:UpdateModelPackage", package, RECORD),
+        ("sagemaker:CreateModelPackage", package, APPROVED),
+        ("sagemaker:PutModelPackageGroupPolicy", w.group_arn(TEAM), {}),
+        ("s3:PutObject", _checks(w, TEAM), {}),
+        ("s3:PutObject", f"arn:aws:s3:::{w.governance_bucket()}/policies/default.yaml", {}),
+        ("s3:PutObject", f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}", {}),
+        ("s3:GetObject", _checks(w, TEAM_B), {}),
+        ("sagemaker:DescribeModelPackage", w.package_arn(TEAM_B), {}),
+    ]
+
+
+def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[str, Any]]]:
+    """(principal, action, resource, context) the deploy pipeline needs."""
+    n = _names()
+    package, group = w.package_arn(TEAM), w.group_arn(TEAM)
+    code = f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}"
+    passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    return [
+        ("deploy-gate", "sagemaker:DescribeModelPackage", package, {}),
+        # (sagemaker:ListModelPackages takes no resource: Resource "*" in GateRole, not simulated.)
+        ("deploy-gate", "sagemaker:DescribeModelPackageGroup", group, {}),
+        ("deploy-gate", "s3:GetObject", _checks(w, TEAM), {}),
+        ("deploy-gate", "s3:GetObjectVersion", _checks(w, TEAM), {}),
+        ("deploy-gate", "s3:GetObject", code, {}),
+        ("deploy-gate", "sagemaker:ListTags", package, {}),
+        ("deploy-test", "sagemaker:InvokeEndpoint", n["staging"], {}),
+        ("deploy-test", "sagemaker:DescribeEndpoint", n["staging"], {}),
+        ("deploy-test", "sagemaker:DescribeModelPackage", package, {}),
+        ("deploy-test", "sagemaker:CreateMonitoringSchedule", n["schedule"], {}),
+        ("deploy-test", "iam:PassRole", deploy.role_arn("MonitoringRole"), passed),
+        ("deploy-test", "sagemaker:AddTags", package, {}),
+        ("deploy-stack", "sagemaker:CreateModel", n["model"], {}),
+        ("deploy-stack", "sagemaker:CreateEndpointConfig", n["config"], {}),
+        ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
+        ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
+        ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
+        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), {}),
+        (
+            "deploy-stack",
+            "application-autoscaling:RegisterScalableTarget",
+            f"arn:aws:application-autoscaling:{REGION}:{TEAM}:scalable-target/0123abcd",
+            {},
+        ),
+        (
+            "deploy-stack",
+            "cloudwatch:PutMetricAlarm",
+            f"arn:aws:cloudwatch:{REGION}:{TEAM}:alarm:TargetTracking-endpoint/"
+            f"{PROJECT[0]}-{PROJECT[1]}-prod-AlarmHigh-1",
+            {},
+        ),
+        (
+            "deploy-pipeline",
+            "iam:PassRole",
+            deploy.role_arn("StackRole"),
+            {"iam:PassedToService": "cloudformation.amazonaws.com"},
+        ),
+        ("deploy-pipeline", "cloudformation:CreateStack", n["stack"], {}),
+        ("deploy-trigger", "codepipeline:StartPipelineExecution", n["pipeline"], {}),
+        ("deploy-model", "s3:GetObject", f"arn:aws:s3:::{w.team_bucket(TEAM)}/p/model.tar.gz", {}),
+    ]
+
+
+# Flow calls the governance-side policies (trust-infra's files) deny today, with the fix.
+KNOWN_GAPS = {
+    ("deploy-gate", "s3:GetObject", "checks"): (
+        "governance bucket policy: allow team accounts s3:GetObject(Version) on "
+        "<prefix>-approval/checks/${aws:PrincipalAccount}-*/* (org condition)"
+    ),
+    ("deploy-gate", "s3:GetObjectVersion", "checks"): "the same statement",
+    ("deploy-gate", "s3:GetObject", "code"): (
+        "bundle bucket policy: allow team accounts s3:GetObject on "
+        "<prefix>/approval/*/clearance.zip"
+    ),
+    ("deploy-gate", "sagemaker:ListTags", "package"): (
+        "group policy (registry Lambda): allow the team's -gate/-test roles sagemaker:ListTags"
+    ),
+    ("deploy-test", "sagemaker:AddTags", "package"): (
+        "group policy: allow the team's -test role sagemaker:AddTags with aws:TagKeys "
+        "clearance-endpoint:* (until then endpoint-check --record warns; promotion reads the "
+        "report artifact)"
+    ),
+    ("deploy-pipeline", "cloudformation:CreateStack", "stack"): (
+        "project boundary (portfolio ProjectRoleBoundary): add cloudformation:CreateStack, "
+        "UpdateStack, DescribeStacks, DescribeStackEvents"
+    ),
+    ("deploy-stack", "kms:CreateGrant", "key"): "project boundary: add kms:CreateGrant",
+    ("deploy-stack", "application-autoscaling:RegisterScalableTarget", "scaling"): (
+        "project boundary: add application-autoscaling:* (and iam:CreateServiceLinkedRole for "
+        "its SageMaker service-linked role)"
+    ),
+    ("deploy-stack", "cloudwatch:PutMetricAlarm", "alarm"): (
+        "project boundary: add cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms"
+    ),
+}
+
+
+def gap_key(principal: str, action: str, resource: str, w: World) -> tuple[str, str, str]:
+    kinds = {
+        w.teams[TEAM].get_att("ArtifactKey", "Arn"): "key",
+        _checks(w, TEAM): "checks",
+        f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}": "code",
+        w.package_arn(TEAM): "package",
+        _names()["schedule"]: "schedule",
+        _names()["stack"]: "stack",
+    }
+    if ":scalable-target/" in resource:
+        return principal, action, "scaling"
+    if ":alarm:" in resource:
+        return principal, action, "alarm"
+    return principal, action, kinds.get(resource, resource)
+
+
+def deploy_calls(w: World) -> tuple[list[Call], list[Call]]:
+    """(denied calls, flow calls) for decide()."""
+    deploy = add_deploy_principals(w)
+    denied = [
+        Call(principal, action, resource, context)
+        for principal in DEPLOY_ROLES
+        for action, resource, context in deploy_denied(w)
+    ]
+    flow = [Call(p, a, r, c) for p, a, r, c in deploy_flow(w, deploy)]
+    return denied, flow

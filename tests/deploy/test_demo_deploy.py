@@ -1,0 +1,76 @@
+"""The demo's deploy stage on the stand-in: approved deployed and checked, the others refused."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from clearance_dev.demo import deploy as demo_deploy
+
+from .conftest import DRIFT, World, checks_bytes
+
+TEMPLATE_DEPLOY = Path(__file__).resolve().parents[2] / ("{" + "{cookiecutter.project_slug}}")
+
+
+def _build_dir(root: Path, archive: Path, x: np.ndarray) -> Path:
+    build = root / "build"
+    (build / "model").mkdir(parents=True)
+    shutil.copyfile(archive, build / "model" / "model.tar.gz")
+    (build / "data").mkdir()
+    lines = [",".join(["1", *(repr(float(v)) for v in row)]) for row in x[:100]]
+    (build / "data" / "test.csv").write_text("\n".join(lines) + "\n")
+    return build
+
+
+def _baked(root: Path) -> Path:
+    baked = root / "baked"
+    shutil.copytree(
+        TEMPLATE_DEPLOY / "deploy", baked / "deploy", ignore=shutil.ignore_patterns("*.py")
+    )
+    return baked
+
+
+def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
+    world: World,
+    artifact,
+    tmp_path: Path,
+) -> None:
+    path, x, _ = artifact
+    build = _build_dir(tmp_path, path, x)
+    fair = world.register(drift=DRIFT)
+    world.approve(fair)
+    biased = world.register(drift=DRIFT)
+    world.put_checks(biased, checks_bytes(biased, decision="Rejected"))
+    world.gov_sm.update_model_package(ModelPackageArn=biased, ModelApprovalStatus="Rejected")
+    notes: list[str] = []
+    summary = demo_deploy.run(
+        world.gov_sm,
+        world.gov_s3,
+        world.admin_sm,
+        [
+            demo_deploy.Candidate("fair", fair, build),
+            demo_deploy.Candidate("biased", biased, build),
+        ],
+        _baked(tmp_path),
+        world.config,
+        project="credit-risk-p-abc123",
+        role_arn="arn:aws:iam::111111111111:role/model",
+        capture_uri="s3://team/capture",
+        monitoring={
+            "role_arn": "arn:aws:iam::111111111111:role/monitor",
+            "output_s3_uri": "s3://team/monitoring",
+            "region": "us-east-1",
+        },
+        note=notes.append,
+        requests=40,
+    )
+    refused = {r["label"]: r["code"] for r in summary["refused"]}
+    assert refused == {"biased": "not-approved", "hand-approved": "approver-not-governance"}
+    assert summary["staging_report"]["outcome"] == "pass", summary["staging_report"]
+    assert summary["local_endpoint"]["invocations"] >= 41
+    assert summary["deployed"]["prod"]["status"] == "created"
+    assert summary["rollback"]["status"] == "rolled-back"
+    assert summary["rollback"]["serving_after"] == summary["deployed"]["prod"]["endpoint_config"]
+    assert any("REFUSED ERROR: LastModifiedBy" in n for n in notes)
