@@ -1,4 +1,5 @@
-"""Stage: buckets, uploads and the PendingManualApproval registration of each build."""
+"""Demo helpers: secure buckets, uploads, the default policy and the team metadata of a build
+(the cross-account registration itself is `clearance_dev.demo.central.register`)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from clearance.contract import metadata
-from clearance.contract.reports import EVIDENCE_SLOT
-from clearance.contract.status import PENDING
 from clearance.policy import DEFAULT_POLICY_PATH
-from clearance_dev.demo.common import REPORTS, Build, DemoError
+from clearance_dev.demo.common import DemoError
 
 
 def secure_bucket(s3: Any, bucket: str, region: str, *, create: bool = True) -> None:
@@ -54,81 +53,6 @@ def upload_file(s3: Any, path: Path, bucket: str, key: str) -> tuple[str, str]:
     data = path.read_bytes()
     s3.put_object(Bucket=bucket, Key=key, Body=data, ServerSideEncryption="aws:kms")
     return f"s3://{bucket}/{key}", hashlib.sha256(data).hexdigest()
-
-
-def register(
-    sm: Any,
-    s3: Any,
-    build: Build,
-    context: Mapping[str, Any],
-    team_bucket: str,
-    region: str,
-) -> str:
-    """Upload one build's artifacts and register it as PendingManualApproval; returns the ARN."""
-    group = context["model_package_group_name"]
-    prefix = f"{context['sagemaker_project_name']}/{build.label}"
-    model_uri, _ = upload_file(
-        s3, build.out_dir / "model" / "model.tar.gz", team_bucket, f"{prefix}/model/model.tar.gz"
-    )
-    metrics: dict[str, dict[str, Any]] = {}
-    for section, key, rel, content_type in REPORTS:
-        uri, digest = upload_file(
-            s3, build.reports_dir / rel, team_bucket, f"{prefix}/reports/{rel}"
-        )
-        metrics.setdefault(section, {})[key] = {
-            "ContentType": content_type,
-            "S3Uri": uri,
-            "ContentDigest": f"sha256:{digest}",
-        }
-    # The verification bundle: every file under its own prefix, the manifest in its ModelMetrics
-    # slot with its digest (docs/verification.md).
-    evidence = build.out_dir / "evidence"
-    for path in sorted(p for p in evidence.rglob("*") if p.is_file()):
-        relative = path.relative_to(evidence).as_posix()
-        uri, digest = upload_file(s3, path, team_bucket, f"{prefix}/evidence/{relative}")
-        if relative == "manifest.json":
-            section, key = EVIDENCE_SLOT
-            metrics.setdefault(section, {})[key] = {
-                "ContentType": "application/json",
-                "S3Uri": uri,
-                "ContentDigest": f"sha256:{digest}",
-            }
-    # The data-quality baseline `make local` writes: a Model Monitor schedule on the endpoint
-    # compares captured requests with it (the deploy's endpoint.monitoring check builds it).
-    drift: dict[str, Any] = {}
-    baseline = build.out_dir / "baselines" / "data_quality"
-    if (baseline / "statistics.json").is_file() and (baseline / "constraints.json").is_file():
-        quality = {}
-        for name in ("Statistics", "Constraints"):
-            uri, digest = upload_file(
-                s3,
-                baseline / f"{name.lower()}.json",
-                team_bucket,
-                f"{prefix}/baselines/data_quality/{name.lower()}.json",
-            )
-            quality[name] = {"ContentType": "application/json", "S3Uri": uri}
-        drift = {"DriftCheckBaselines": {"ModelDataQuality": quality}}
-    response = sm.create_model_package(
-        ModelPackageGroupName=group,
-        ModelPackageDescription=f"{context['project_name']}: local build, BIAS={build.bias}",
-        InferenceSpecification={
-            "Containers": [
-                {
-                    # The built-in XGBoost image the team pipeline trains with (us-east-1 account;
-                    # the stand-in does not pull it).
-                    "Image": f"683313688378.dkr.ecr.{region}.amazonaws.com/sagemaker-xgboost:1.7-1",
-                    "ModelDataUrl": model_uri,
-                }
-            ],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-        ModelApprovalStatus=PENDING,
-        ModelMetrics=metrics,
-        CustomerMetadataProperties=team_metadata(context),
-        **drift,
-    )
-    return response["ModelPackageArn"]
 
 
 def team_metadata(context: Mapping[str, Any]) -> dict[str, str]:
