@@ -51,7 +51,7 @@ def render_deploy(w: World) -> Rendered:
         "AccountId": GOVERNANCE,
         "Bucket": w.governance_bucket(),
         "ApprovalRoleName": f"{PREFIX}-approval-pipeline-role",
-        "AcceptedPolicies": "clearance-default@1",
+        "AcceptedPolicies": "clearance-default@2",
         "CodeBucket": BUNDLE_BUCKET,
         "CodeKey": CODE_KEY,
         "ChecksPrefix": f"{PREFIX}-approval/checks",

@@ -22,7 +22,7 @@ def test_rendered_approval_pipeline_sends_only_valid_requests() -> None:
     )
     definition = json.loads(text)
     problems = definition_problems(definition)
-    assert set(problems) == {"Evaluate", "Update"}
+    assert set(problems) == {"Evaluate", "Verify", "Update"}
     assert not any(problems.values()), problems
     evaluate = definition["Steps"][0]["Arguments"]["AppSpecification"]["ContainerArguments"]
     assert evaluate[evaluate.index("--evidence-bucket") + 1] == bucket

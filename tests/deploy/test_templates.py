@@ -145,7 +145,7 @@ def test_package_fills_the_wiring() -> None:
     assert wiring["ChecksPrefix"] == "clearance-approval/checks"
     assert wiring["CodeKey"] == keys["approval"]
     assert (
-        wiring["AcceptedPolicies"] == package.default_accepted_policies() == "clearance-default@1"
+        wiring["AcceptedPolicies"] == package.default_accepted_policies() == "clearance-default@2"
     )
     bad = package.Options(**{**opts.__dict__, "accepted_policies": "default"})
     with pytest.raises(package.PackageError, match="accepted-policies"):
