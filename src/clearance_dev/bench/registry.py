@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from clearance.contract.status import APPROVED, PENDING, REJECTED
 from clearance.pipeline.steps import evaluate as evaluate_step
 from clearance.pipeline.steps import update as update_step
@@ -43,8 +45,7 @@ class Registry:
             RoleArn=f"arn:aws:iam::{self.account}:role/clearance-approval-pipeline",
         )
         self.policy_dir.mkdir(parents=True, exist_ok=True)
-        policy_src = DEFAULT_POLICY_PATH
-        (self.policy_dir / "policy.yaml").write_bytes(policy_src.read_bytes())
+        (self.policy_dir / "policy.yaml").write_text(point_policy_text(), encoding="utf-8")
         # One uploaded report set per kind: packages share them (as retrained versions with the
         # same numbers would); the registry round trip per package is what is measured.
         for kind in ("fair", "biased"):
@@ -117,6 +118,21 @@ class Registry:
                 )
             )
         return counts
+
+
+def point_policy_text() -> str:
+    """The default policy with its rules decided on the reported point values.
+
+    (b) and (c) measure the registry round trip (event, Evaluate, Update) without the Verify step,
+    whose recomputed intervals the default policy's interval rules need: without them every fair
+    package would be inconclusive and Rejected. The verification's own cost is figure (e).
+    """
+    doc = yaml.safe_load(DEFAULT_POLICY_PATH.read_text(encoding="utf-8"))
+    doc.pop("min_group_size", None)
+    for rule in doc.get("rules", []):
+        rule.pop("decide_on", None)
+        rule.pop("min_group_size", None)
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 @contextlib.contextmanager
