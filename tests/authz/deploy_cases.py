@@ -119,6 +119,12 @@ def deploy_denied(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("s3:PutObject", f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}", {}),
         ("s3:GetObject", _checks(w, TEAM_B), {}),
         ("sagemaker:DescribeModelPackage", w.package_arn(TEAM_B), {}),
+        # The boundary's key grants are for AWS resources only (not a grant to a principal).
+        (
+            "kms:CreateGrant",
+            w.teams[TEAM].get_att("ArtifactKey", "Arn"),
+            {"kms:GrantIsForAWSResource": "false"},
+        ),
     ]
 
 
@@ -128,6 +134,11 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
     package, group = w.package_arn(TEAM), w.group_arn(TEAM)
     code = f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}"
     passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    # SageMaker creates the endpoint's grants on the caller's behalf (grant for an AWS resource).
+    grant = {
+        "kms:GrantIsForAWSResource": "true",
+        "kms:ViaService": f"sagemaker.{REGION}.amazonaws.com",
+    }
     return [
         ("deploy-gate", "sagemaker:DescribeModelPackage", package, {}),
         # (sagemaker:ListModelPackages takes no resource: Resource "*" in GateRole, not simulated.)
@@ -147,7 +158,7 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
         ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
-        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), {}),
+        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), grant),
         (
             "deploy-stack",
             "application-autoscaling:RegisterScalableTarget",
@@ -175,11 +186,6 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
 
 # Flow calls the governance-side policies (trust-infra's files) deny today, with the fix.
 KNOWN_GAPS = {
-    ("deploy-gate", "s3:GetObject", "checks"): (
-        "governance bucket policy: allow team accounts s3:GetObject(Version) on "
-        "<prefix>-approval/checks/${aws:PrincipalAccount}-*/* (org condition)"
-    ),
-    ("deploy-gate", "s3:GetObjectVersion", "checks"): "the same statement",
     ("deploy-gate", "s3:GetObject", "code"): (
         "bundle bucket policy: allow team accounts s3:GetObject on "
         "<prefix>/approval/*/clearance.zip"
@@ -191,18 +197,6 @@ KNOWN_GAPS = {
         "group policy: allow the team's -test role sagemaker:AddTags with aws:TagKeys "
         "clearance-endpoint:* (until then endpoint-check --record warns; promotion reads the "
         "report artifact)"
-    ),
-    ("deploy-pipeline", "cloudformation:CreateStack", "stack"): (
-        "project boundary (portfolio ProjectRoleBoundary): add cloudformation:CreateStack, "
-        "UpdateStack, DescribeStacks, DescribeStackEvents"
-    ),
-    ("deploy-stack", "kms:CreateGrant", "key"): "project boundary: add kms:CreateGrant",
-    ("deploy-stack", "application-autoscaling:RegisterScalableTarget", "scaling"): (
-        "project boundary: add application-autoscaling:* (and iam:CreateServiceLinkedRole for "
-        "its SageMaker service-linked role)"
-    ),
-    ("deploy-stack", "cloudwatch:PutMetricAlarm", "alarm"): (
-        "project boundary: add cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms"
     ),
 }
 
