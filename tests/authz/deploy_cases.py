@@ -204,7 +204,8 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
 KNOWN_GAPS = {
     ("deploy-gate", "s3:GetObject", "code"): (
         "bundle bucket policy: allow team accounts s3:GetObject on "
-        "<prefix>/approval/*/clearance.zip"
+        "<prefix>/approval/*/clearance.zip; publish.py creates that bucket (not CloudFormation) "
+        "with the aws/s3 managed key, which no other account can use: needs a customer key too"
     ),
 }
 
