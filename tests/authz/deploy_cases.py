@@ -43,6 +43,11 @@ DEPLOY_ROLES = {
 CODE_KEY = "clearance/0.1.0/approval/0123456789abcdef/clearance.zip"
 APPROVED = {"sagemaker:ModelApprovalStatus": "Approved"}
 RECORD = {"sagemaker:CustomerMetadataProperties/clearance:decision": "Approved"}
+# endpoint-check --record's tag keys (clearance.deploy.record.package_tags).
+ENDPOINT_TAGS = {
+    "aws:TagKeys": ["clearance-endpoint:staging-outcome", "clearance-endpoint:policy"],
+    "aws:RequestTag/clearance-endpoint:staging-outcome": "pass",
+}
 
 
 def render_deploy(w: World) -> Rendered:
@@ -119,6 +124,22 @@ def deploy_denied(w: World) -> list[tuple[str, str, dict[str, Any]]]:
         ("s3:PutObject", f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}", {}),
         ("s3:GetObject", _checks(w, TEAM_B), {}),
         ("sagemaker:DescribeModelPackage", w.package_arn(TEAM_B), {}),
+        # Tags on the package: never a clearance:* key (alone or next to an endpoint key), never
+        # without keys, and never the status.
+        ("sagemaker:AddTags", package, {"aws:TagKeys": ["clearance:decision"]}),
+        (
+            "sagemaker:AddTags",
+            package,
+            {"aws:TagKeys": ["clearance-endpoint:staging-outcome", "clearance:decision"]},
+        ),
+        ("sagemaker:AddTags", package, {}),
+        ("sagemaker:AddTags", w.package_arn(TEAM_B), ENDPOINT_TAGS),
+        # The boundary's key grants are for AWS resources only (not a grant to a principal).
+        (
+            "kms:CreateGrant",
+            w.teams[TEAM].get_att("ArtifactKey", "Arn"),
+            {"kms:GrantIsForAWSResource": "false"},
+        ),
     ]
 
 
@@ -128,6 +149,11 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
     package, group = w.package_arn(TEAM), w.group_arn(TEAM)
     code = f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}"
     passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    # SageMaker creates the endpoint's grants on the caller's behalf (grant for an AWS resource).
+    grant = {
+        "kms:GrantIsForAWSResource": "true",
+        "kms:ViaService": f"sagemaker.{REGION}.amazonaws.com",
+    }
     return [
         ("deploy-gate", "sagemaker:DescribeModelPackage", package, {}),
         # (sagemaker:ListModelPackages takes no resource: Resource "*" in GateRole, not simulated.)
@@ -141,13 +167,14 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-test", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-test", "sagemaker:CreateMonitoringSchedule", n["schedule"], {}),
         ("deploy-test", "iam:PassRole", deploy.role_arn("MonitoringRole"), passed),
-        ("deploy-test", "sagemaker:AddTags", package, {}),
+        ("deploy-test", "sagemaker:AddTags", package, ENDPOINT_TAGS),
+        ("deploy-test", "sagemaker:ListTags", package, {}),
         ("deploy-stack", "sagemaker:CreateModel", n["model"], {}),
         ("deploy-stack", "sagemaker:CreateEndpointConfig", n["config"], {}),
         ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
         ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
-        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), {}),
+        ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), grant),
         (
             "deploy-stack",
             "application-autoscaling:RegisterScalableTarget",
@@ -175,34 +202,10 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
 
 # Flow calls the governance-side policies (trust-infra's files) deny today, with the fix.
 KNOWN_GAPS = {
-    ("deploy-gate", "s3:GetObject", "checks"): (
-        "governance bucket policy: allow team accounts s3:GetObject(Version) on "
-        "<prefix>-approval/checks/${aws:PrincipalAccount}-*/* (org condition)"
-    ),
-    ("deploy-gate", "s3:GetObjectVersion", "checks"): "the same statement",
     ("deploy-gate", "s3:GetObject", "code"): (
         "bundle bucket policy: allow team accounts s3:GetObject on "
-        "<prefix>/approval/*/clearance.zip"
-    ),
-    ("deploy-gate", "sagemaker:ListTags", "package"): (
-        "group policy (registry Lambda): allow the team's -gate/-test roles sagemaker:ListTags"
-    ),
-    ("deploy-test", "sagemaker:AddTags", "package"): (
-        "group policy: allow the team's -test role sagemaker:AddTags with aws:TagKeys "
-        "clearance-endpoint:* (until then endpoint-check --record warns; promotion reads the "
-        "report artifact)"
-    ),
-    ("deploy-pipeline", "cloudformation:CreateStack", "stack"): (
-        "project boundary (portfolio ProjectRoleBoundary): add cloudformation:CreateStack, "
-        "UpdateStack, DescribeStacks, DescribeStackEvents"
-    ),
-    ("deploy-stack", "kms:CreateGrant", "key"): "project boundary: add kms:CreateGrant",
-    ("deploy-stack", "application-autoscaling:RegisterScalableTarget", "scaling"): (
-        "project boundary: add application-autoscaling:* (and iam:CreateServiceLinkedRole for "
-        "its SageMaker service-linked role)"
-    ),
-    ("deploy-stack", "cloudwatch:PutMetricAlarm", "alarm"): (
-        "project boundary: add cloudwatch:PutMetricAlarm, DescribeAlarms, DeleteAlarms"
+        "<prefix>/approval/*/clearance.zip; publish.py creates that bucket (not CloudFormation) "
+        "with the aws/s3 managed key, which no other account can use: needs a customer key too"
     ),
 }
 

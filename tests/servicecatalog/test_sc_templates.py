@@ -540,3 +540,27 @@ def test_guardrails_are_valid_organization_policies(path: Any) -> None:
         else:
             assert "Principal" not in statement  # SCPs forbid it
     assert len(list(GUARDRAILS.glob("*.json"))) == 3
+
+
+def test_governance_forwards_each_teams_approvals_to_that_team_only(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    """One rule per team account: Approved events of groups named <team>- go to <team>'s bus."""
+    loop = templates["governance-product.yaml"]["Resources"]["Fn::ForEach::TeamApprovedForwarding"]
+    var, collection, body = loop
+    assert var == "TeamAccountId" and collection == {"Ref": "TeamAccountIds"}
+    (rule,) = body.values()
+    pattern = rule["Properties"]["EventPattern"]
+    assert pattern["account"] == [{"Ref": "AWS::AccountId"}]
+    assert pattern["detail"]["ModelApprovalStatus"] == ["Approved"]
+    assert pattern["detail"]["ModelPackageGroupName"] == [
+        {"prefix": {"Fn::Sub": "${TeamAccountId}-"}}
+    ]
+    (target,) = rule["Properties"]["Targets"]
+    assert target["Arn"]["Fn::Sub"].endswith(":${TeamAccountId}:event-bus/default")
+    role = templates["governance-product.yaml"]["Resources"]["ApprovedEventsForwardRole"]
+    (statement,) = role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:ResourceAccount": {"Ref": "TeamAccountIds"}}
+    }
