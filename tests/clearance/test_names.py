@@ -75,7 +75,10 @@ def _template_group_name() -> object:
         if line.strip() and len(line) - len(line.lstrip()) <= indent:
             break
         body.append(line[indent:])
-    name_line = next(line.strip() for line in lines if line.strip().startswith("NAME = re.compile"))
+    # An older template kept the pattern in a module-level NAME; the compacted Lambda inlines it.
+    name_line = next(
+        (line.strip() for line in lines if line.strip().startswith("NAME = re.compile")), ""
+    )
     namespace: dict[str, object] = {"re": re}
     exec(name_line + "\n" + "\n".join(body), namespace)  # noqa: S102 - our template
     return namespace["group_name"]
