@@ -18,7 +18,7 @@ FIXTURES = TESTS / "fixtures" / "aws-formats"
 # Written in pieces so this module does not match its own patterns.
 _OUTSIDE = [
     re.compile(r"\.\." + r"/shared"),
-    re.compile(r"""["']""" + "shared" + r"""["']"""),
+    re.compile(r"""["']""" + "sha" + "red" + r"""["']"""),
     re.compile(r"REPO_ROOT\s*\.\s*parent\b"),
     re.compile(r"parents\[\d+\]\s*\.\s*parent\b"),
     re.compile(r"(\.parent){3,}"),
