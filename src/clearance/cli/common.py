@@ -47,6 +47,20 @@ class UsageError(ClearanceError):
 _Parser = ArgumentParser
 
 
+# A subcommand table: name -> (help text, add its arguments, handler(args) -> exit code).
+Subcommands = dict[
+    str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+]
+
+
+def register_subcommands(subparsers: Any, table: Subcommands) -> None:
+    """Add each subcommand of ``table`` to argparse subparsers; each sets ``func`` (args -> int)."""
+    for name, (help_text, add_arguments, handler) in table.items():
+        parser = subparsers.add_parser(name, help=help_text, description=help_text)
+        add_arguments(parser)
+        parser.set_defaults(func=handler)
+
+
 def _error(message: str) -> int:
     print(f"ERROR: {message}", file=sys.stderr)
     return EXIT_INVALID

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from clearance.cli.common import register_subcommands
 from clearance.contract import exitcodes
 from clearance.contract.errors import error_line
 from clearance.deploy import endpoint_checks, gate
@@ -212,7 +213,4 @@ SUBCOMMANDS = {
 
 def register(subparsers: Any) -> None:
     """Add deploy-gate and endpoint-check to argparse subparsers; each sets `func`."""
-    for name, (help_text, add_arguments, handler) in SUBCOMMANDS.items():
-        parser = subparsers.add_parser(name, help=help_text, description=help_text)
-        add_arguments(parser)
-        parser.set_defaults(func=handler)
+    register_subcommands(subparsers, SUBCOMMANDS)

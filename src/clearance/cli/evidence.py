@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from clearance.cli.common import aws_error, usage_error
+from clearance.cli.common import aws_error, register_subcommands, usage_error
 from clearance.contract import args as contract_args
 from clearance.contract import exitcodes
 from clearance.evidence.audit import audit_group, reevaluate_group
@@ -403,10 +403,7 @@ SUBCOMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Han
 
 def register(subparsers: Any) -> None:
     """Add report/audit/reevaluate to argparse subparsers; each sets `func` (args -> int)."""
-    for name, (help_text, add_arguments, handler) in SUBCOMMANDS.items():
-        parser = subparsers.add_parser(name, help=help_text, description=help_text)
-        add_arguments(parser)
-        parser.set_defaults(func=handler)
+    register_subcommands(subparsers, SUBCOMMANDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
