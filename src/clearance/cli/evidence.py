@@ -17,9 +17,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from clearance.cli.common import aws_error, register_subcommands, usage_error
+from clearance.cli.progress import Progress
 from clearance.contract import args as contract_args
 from clearance.contract import exitcodes
 from clearance.evidence.audit import audit_group, reevaluate_group
@@ -36,48 +37,6 @@ from clearance.policy import PolicyError, load_policy, resolve_policy
 
 Handler = Callable[[argparse.Namespace], int]
 ALLOWED_BUCKETS_ENV = "CLEARANCE_ALLOWED_BUCKETS"
-
-
-class Progress:
-    """``[i/n] label`` on stderr: a rich bar on a terminal, about ten plain lines in a log (no
-    escape codes, so CI logs stay readable). Called as ``progress(done, total, what)``."""
-
-    def __init__(self, label: str, stream: TextIO | None = None) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.last_decile = -1
-        self.bar: Any = None
-        self.task: Any = None
-
-    def __call__(self, done: int, total: int, what: str) -> None:
-        if total < 2:
-            return
-        if not self.tty:
-            decile = done * 10 // total
-            if decile != self.last_decile:
-                self.last_decile = decile
-                self.stream.write(f"[{done}/{total}] {self.label}\n")
-                self.stream.flush()
-            return
-        if self.bar is None:
-            from rich.console import Console
-            from rich.markup import escape
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
-            from rich.progress import Progress as Bar
-
-            self.bar = Bar(
-                TextColumn(escape(self.label)),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[what]}", markup=False),
-                console=Console(file=self.stream),
-            )
-            self.task = self.bar.add_task(self.label, total=total, what="")
-            self.bar.start()
-        self.bar.update(self.task, completed=done, what=what[-60:])
-        if done >= total:
-            self.bar.stop()
 
 
 _error = usage_error
