@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from fnmatch import fnmatch
 from typing import Any
 
 import pytest
-from bake_support import SUPPORTED_COMBINATIONS, combination_id
+from bake_support import REPO_ROOT, SUPPORTED_COMBINATIONS, combination_id
 
 from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.deploy import endpoint_checks as ec
@@ -247,3 +248,51 @@ def test_the_connection_can_fail(definitions: Any) -> None:
             **MONITORING,
             region="us-east-1",
         )
+
+
+def _execution_role_allows(action: str, resource: str, region: str) -> list[str]:
+    """Sids of the team pipeline role's Allow statements granting ACTION on RESOURCE."""
+    sys.path.insert(0, str(REPO_ROOT / "tools"))
+    import package
+
+    template = package.load_source_template("model-build-product")
+    role = template["Resources"]["SageMakerExecutionRole"]["Properties"]
+    statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+    variables = {"AWS::Partition": "aws", "AWS::Region": region, "AWS::AccountId": "111111111111"}
+    sids = []
+    for statement in statements:
+        actions = statement["Action"]
+        actions = actions if isinstance(actions, list) else [actions]
+        resources = statement["Resource"]
+        resources = resources if isinstance(resources, list) else [resources]
+        for pattern in resources:
+            text = pattern.get("Fn::Sub") if isinstance(pattern, dict) else pattern
+            if not isinstance(text, str):
+                continue  # GetAtt, or a Sub with its own variables: not a pattern read here
+            for name, value in variables.items():
+                text = text.replace("${" + name + "}", value)
+            if statement["Effect"] == "Allow" and action in actions and fnmatch(resource, text):
+                sids.append(statement["Sid"])
+    return sids
+
+
+@pytest.mark.parametrize("combination", TABULAR, ids=combination_id)
+def test_pipeline_role_already_runs_the_data_quality_job(
+    definitions: Any, combination: dict[str, Any]
+) -> None:
+    """The step is a processing job (pipelines-*) in the Model Monitor analyzer image that
+    ModelQuality already uses: the existing grants cover it, no new one is needed."""
+    region = combination["aws_region"]
+    image = _steps(definitions(combination))[STEP]["Arguments"]["AppSpecification"]["ImageUri"]
+    host, repository = image.split("/", 1)
+    account = host.split(".")[0]
+    repository_arn = f"arn:aws:ecr:{region}:{account}:repository/{repository.split(':')[0]}"
+    assert _execution_role_allows("ecr:BatchGetImage", repository_arn, region) == [
+        "PullAlgorithmImages"
+    ]
+    job = f"arn:aws:sagemaker:{region}:111111111111:processing-job/pipelines-{EXECUTION_ID}-dq"
+    assert _execution_role_allows("sagemaker:CreateProcessingJob", job, region) == [
+        "RunPipelineJobs"
+    ]
+    other = f"arn:aws:ecr:{region}:{account}:repository/other-image"
+    assert _execution_role_allows("ecr:BatchGetImage", other, region) == []
