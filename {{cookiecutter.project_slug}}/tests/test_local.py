@@ -463,6 +463,9 @@ def test_data_quality_baseline_has_model_monitors_shape(builds: dict[float, Path
     assert statistics["dataset"]["item_count"] == len(train)
     for feature in statistics["features"]:
         numbers = feature["numerical_statistics"]
+        # AWS's "Schema for Statistics" (statistics.json), less the KLL `distribution`.
+        assert set(numbers) == {"common", "mean", "sum", "std_dev", "min", "max"}
+        assert set(numbers["common"]) == {"num_present", "num_missing"}
         assert numbers["min"] <= numbers["mean"] <= numbers["max"]
         assert numbers["common"]["num_missing"] == 0
     # Floats throughout (the response is a score, not the 0/1 label), as the endpoint gets them.
