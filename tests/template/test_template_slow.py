@@ -93,3 +93,10 @@ def test_make_local_writes_the_four_reports(fresh_bake: Callable, answers: dict[
         else "binary_classification_metrics"
     )
     assert expected_kind in statistics
+    # The data-quality baseline of data/baseline.csv (DriftCheckBaselines.ModelDataQuality).
+    baseline = project / "build" / "local" / "baselines" / "data_quality"
+    quality = json.loads((baseline / "statistics.json").read_text(encoding="utf-8"))
+    constraints = json.loads((baseline / "constraints.json").read_text(encoding="utf-8"))
+    names = [feature["name"] for feature in quality["features"]]
+    assert names == [f"_c{i}" for i in range(len(names))] and len(names) > 1
+    assert [feature["name"] for feature in constraints["features"]] == names

@@ -11,12 +11,16 @@ Writes (OUT = --output-dir):
     OUT/data/{train,validation,test}.csv         preprocess.py's splits (no header, label first)
     OUT/model/model.tar.gz                       `xgboost-model`, as the built-in algorithm
     OUT/predictions/predictions.csv              predict.py's output for the test split
+    OUT/data/baseline.csv                        predict.py's data-quality baseline dataset: the
+                                                 train split as the endpoint's capture records it
+                                                 (model response, then features; no header)
     OUT/reports/data_bias/analysis.json          Clarify pre_training_bias_metrics (train split)
     OUT/reports/model_bias/analysis.json         Clarify post_training_bias_metrics (test split)
     OUT/reports/explainability/analysis.json     Clarify kernel_shap global SHAP values
     OUT/reports/model_quality/statistics.json    Model Monitor model-quality statistics
-    OUT/baselines/data_quality/statistics.json   Model Monitor data-quality baseline of the inputs
-    OUT/baselines/data_quality/constraints.json  (DriftCheckBaselines.ModelDataQuality)
+    OUT/baselines/data_quality/statistics.json   Model Monitor data-quality baseline of
+    OUT/baselines/data_quality/constraints.json  data/baseline.csv, as the pipeline's DataQuality
+                                                 step (DriftCheckBaselines.ModelDataQuality)
     OUT/evidence/manifest.json (+ evaluation/, clarify/)  the verification bundle (evidence.py):
                                                  the split, Clarify configs and their sha256
 
@@ -88,6 +92,8 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     logger.info("4/5 predicting the test split (predict.py, as the Predict step)")
     predictions_csv = predict.run(archive, paths["test"], out)
     table = pd.read_csv(predictions_csv)
+    # The DataQuality step's input: the train split as the endpoint's data capture records it.
+    baseline_csv = predict.write_baseline(archive, paths["train"], data_dir)
 
     logger.info("5/5 writing reports (smclarify bias metrics, SHAP, model quality)")
     train = pd.read_csv(paths["train"], header=None, names=schema.HEADERS)
@@ -113,7 +119,8 @@ def build(out: Path, rows: int, bias: float, seed: int, shap_rows: int = SHAP_EX
     )
     quality = reports.model_quality_report(table, seed)
     reports.write_json(quality, out / REPORT_PATHS["model_quality"])
-    statistics, constraints = reports.data_quality_baseline(train[schema.FEATURES])
+    baseline = pd.read_csv(baseline_csv, header=None, dtype=str)  # types from the text
+    statistics, constraints = reports.data_quality_baseline(baseline)
     reports.write_json(statistics, out / BASELINE_PATHS["statistics"])
     reports.write_json(constraints, out / BASELINE_PATHS["constraints"])
     # What the governance account needs to recompute the reports above with the model itself.

@@ -10,9 +10,10 @@
                            expected value, computed with shap's KernelExplainer
     model_quality_report   Model Monitor statistics.json, `binary_classification_metrics` or
                            `regression_metrics`, each metric {value, standard_deviation}
-    data_quality_baseline  Model Monitor data-quality statistics.json and constraints.json of the
-                           model's inputs (the DriftCheckBaselines a data-quality schedule on the
-                           endpoint compares captured requests against)
+    data_quality_baseline  Model Monitor data-quality statistics.json and constraints.json of
+                           predict.py's baseline dataset (the model's response, then its inputs:
+                           the DriftCheckBaselines a data-quality schedule on the endpoint compares
+                           captured requests and responses against)
 
 A metric smclarify cannot compute keeps Clarify's form `{"name", "description", "value": null,
 "error": "..."}` (CDDL/CDDPL always do: they need a group variable this run does not configure, as
@@ -27,6 +28,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -196,20 +198,27 @@ def model_quality_report(predictions: pd.DataFrame, seed: int = 42) -> dict[str,
     return {"version": 0.0, "dataset": {"item_count": int(len(predictions))}, key: section}
 
 
-def data_quality_baseline(features: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Model Monitor's data-quality (statistics.json, constraints.json) for the model's inputs.
+def data_quality_baseline(rows: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Model Monitor's data-quality (statistics.json, constraints.json) of a header-less CSV table.
 
-    Columns are named `_c0`, `_c1`, ... in schema.FEATURES order: the endpoint receives header-less
-    CSV rows, and Model Monitor names the columns of captured CSV that way, so the baseline and the
-    captured data line up. No KLL sketches: the distribution comparison needs Model Monitor's own
-    baselining job; completeness, type and non-negativity constraints are checked without it.
+    Columns are named `_c0`, `_c1`, ... by position, as Model Monitor names the columns of a CSV
+    without header. For predict.py's baseline dataset `_c0` is the model's response and `_c1`.. are
+    schema.FEATURES: the endpoint receives header-less CSV rows, and Model Monitor puts the captured
+    response at the START of each captured row, so the baseline and the captured data line up. No
+    KLL sketches: the distribution comparison needs Model Monitor's own baselining job (the
+    pipeline's DataQuality step); completeness, type and non-negativity constraints are checked
+    without it.
+
+    Types are inferred from the text, as Model Monitor's analyzer (Deequ) does: "35" is Integral,
+    "35.0" Fractional. Read the CSV with dtype=str to keep the file's own text.
     """
     columns = []
     constraints = []
-    for index, name in enumerate(schema.FEATURES):
-        values = pd.to_numeric(features[name], errors="coerce")
+    for index, name in enumerate(rows.columns):
+        values = pd.to_numeric(rows[name], errors="coerce")
         present = values.dropna()
-        integral = bool(len(present)) and bool((present == present.round()).all())
+        text = rows[name].dropna().astype(str).str.strip()
+        integral = bool(len(text)) and bool(text.map(_INTEGRAL_TEXT.fullmatch).notna().all())
         kind = "Integral" if integral else "Fractional"
         column = f"_c{index}"
         columns.append(
@@ -239,7 +248,7 @@ def data_quality_baseline(features: pd.DataFrame) -> tuple[dict[str, Any], dict[
         )
     statistics = {
         "version": 0.0,
-        "dataset": {"item_count": int(len(features))},
+        "dataset": {"item_count": int(len(rows))},
         "features": columns,
     }
     document = {
@@ -258,6 +267,10 @@ def data_quality_baseline(features: pd.DataFrame) -> tuple[dict[str, Any], dict[
         },
     }
     return statistics, document
+
+
+# Deequ's DataType analyzer: an optional sign, then digits (Integral) or a decimal (Fractional).
+_INTEGRAL_TEXT = re.compile(r"[-+]? ?\d+")
 
 
 def _binary_scalars(y: np.ndarray, pred: np.ndarray, prob: np.ndarray) -> dict[str, float]:

@@ -87,6 +87,7 @@ EXPECTED_FILES = {
     "data/train.csv",
     "data/validation.csv",
     "data/test.csv",
+    "data/baseline.csv",
     "model/model.tar.gz",
     "predictions/predictions.csv",
     "reports/data_bias/analysis.json",
@@ -451,18 +452,71 @@ def test_bias_knob_moves_the_bias_metrics_the_right_way(builds: dict[float, Path
 
 
 def test_data_quality_baseline_has_model_monitors_shape(builds: dict[float, Path]) -> None:
-    """statistics.json and constraints.json name the inputs _c0.. in schema.FEATURES order."""
+    """statistics.json and constraints.json name the columns _c0.. by position: the model's
+    response, then schema.FEATURES, as the endpoint's data capture records a request."""
     statistics = json.loads((builds[0.0] / local.BASELINE_PATHS["statistics"]).read_text())
     constraints = json.loads((builds[0.0] / local.BASELINE_PATHS["constraints"]).read_text())
-    names = [f"_c{i}" for i in range(len(schema.FEATURES))]
+    names = [f"_c{i}" for i in range(1 + len(schema.FEATURES))]
     assert [f["name"] for f in statistics["features"]] == names
     assert [f["name"] for f in constraints["features"]] == names
+    train = pd.read_csv(builds[0.0] / "data" / "train.csv", header=None)
+    assert statistics["dataset"]["item_count"] == len(train)
     for feature in statistics["features"]:
-        assert feature["inferred_type"] in ("Integral", "Fractional")
         numbers = feature["numerical_statistics"]
+        # AWS's "Schema for Statistics" (statistics.json), less the KLL `distribution`.
+        assert set(numbers) == {"common", "mean", "sum", "std_dev", "min", "max"}
+        assert set(numbers["common"]) == {"num_present", "num_missing"}
         assert numbers["min"] <= numbers["mean"] <= numbers["max"]
         assert numbers["common"]["num_missing"] == 0
+    # Floats throughout (the response is a score, not the 0/1 label), as the endpoint gets them.
+    assert {f["inferred_type"] for f in statistics["features"]} == {"Fractional"}
+    response = statistics["features"][0]
+    if schema.PROBLEM_TYPE == schema.BINARY:
+        assert 0.0 <= response["numerical_statistics"]["min"]
+        assert response["numerical_statistics"]["max"] <= 1.0
+    # _c1.. are the features: the train split's own columns (label dropped), in order.
+    for index, name in enumerate(schema.FEATURES, start=1):
+        column = train[schema.HEADERS.index(name)]
+        mean = statistics["features"][index]["numerical_statistics"]["mean"]
+        assert mean == pytest.approx(float(column.mean()))
     assert constraints["monitoring_config"]["evaluate_constraints"] == "Enabled"
+
+
+def test_data_quality_types_come_from_the_text_as_model_monitor_reads_it() -> None:
+    """Text "35" is Integral and "35.0" Fractional (Deequ's rule): the baseline.csv predict.py
+    writes holds floats, as the staging payload sends them, so every column is Fractional."""
+    rows = pd.DataFrame(
+        {0: ["35", "-2", "7"], 1: ["35.0", "-2.0", "7.0"], 2: ["0.5", "1e-05", "1"]}
+    )
+    statistics, constraints = reports.data_quality_baseline(rows)
+    kinds = [f["inferred_type"] for f in statistics["features"]]
+    assert kinds == ["Integral", "Fractional", "Fractional"]
+    assert [f["inferred_type"] for f in constraints["features"]] == kinds
+    assert statistics["features"][0]["numerical_statistics"]["min"] == -2.0
+    assert constraints["features"][0]["num_constraints"] == {"is_non_negative": False}
+    assert constraints["features"][2]["num_constraints"] == {"is_non_negative": True}
+
+
+def test_predict_step_writes_make_locals_baseline_dataset(
+    builds: dict[float, Path], tmp_path: Path
+) -> None:
+    """predict.py --baseline-dir (the Predict step's `baseline` output, the DataQuality step's
+    input) writes byte for byte the baseline.csv make local baselines."""
+    build = builds[0.0]
+    argv = [
+        "--model", str(build / "model"),
+        "--test-data", str(build / "data" / "test.csv"),
+        "--output-dir", str(tmp_path),
+        "--train-data", str(build / "data" / "train.csv"),
+        "--baseline-dir", str(tmp_path / "baseline"),
+    ]  # fmt: skip
+    assert predict.main(argv) == 0
+    ours = (tmp_path / "baseline" / predict.BASELINE_FILE).read_bytes()
+    assert ours == (build / "data" / "baseline.csv").read_bytes()
+    rows = pd.read_csv(tmp_path / "baseline" / predict.BASELINE_FILE, header=None)
+    assert rows.shape[1] == 1 + len(schema.FEATURES)
+    assert predict.main(argv[:6] + ["--baseline-dir", str(tmp_path / "b2")]) == 1
+    assert not (tmp_path / "b2").exists()
 
 
 def test_reports_are_strict_json(builds: dict[float, Path]) -> None:

@@ -53,6 +53,7 @@ EXPECTED_STEPS = [
     ("CreateModel", "Model"),
     ("DataBias", "ClarifyCheck"),
     ("Predict", "Processing"),
+    ("DataQuality", "QualityCheck"),
     ("ModelQuality", "QualityCheck"),
     ("ModelBias", "ClarifyCheck"),
     ("ModelExplainability", "ClarifyCheck"),
@@ -140,6 +141,9 @@ def test_checks_run_one_after_another_and_register_comes_last(built: Built) -> N
     """Explicit dependencies chain the checks so one Clarify job runs at a time."""
     assert built.steps["DataBias"]["DependsOn"] == ["CreateModel"]
     assert built.steps["Predict"]["DependsOn"] == ["DataBias"]
+    # DataQuality waits for Predict through its input (baseline.csv), not a DependsOn.
+    assert "DependsOn" not in built.steps["DataQuality"]
+    assert built.steps["ModelQuality"]["DependsOn"] == ["DataQuality"]
     assert built.steps["ModelBias"]["DependsOn"] == ["ModelQuality"]
     assert built.steps["ModelExplainability"]["DependsOn"] == ["ModelBias"]
     assert built.steps["DigestReports"]["DependsOn"] == ["ModelExplainability"]
@@ -157,6 +161,9 @@ def test_parameters_are_declared_with_their_defaults(built: Built) -> None:
     for check in CHECKS:
         expected[f"Skip{check}Check"] = ("Boolean", False)
         expected[f"RegisterNew{check}Baseline"] = ("Boolean", False)
+    # The data-quality baseline is the endpoint monitor's reference: its drift check is skipped
+    # unless asked for, and it always registers its own baseline (no RegisterNew parameter).
+    expected["SkipDataQualityCheck"] = ("Boolean", True)
     assert params == expected
 
 
@@ -241,6 +248,15 @@ def test_predict_scores_the_test_split_with_the_trained_model(built: Built) -> N
         inputs["train"]["LocalPath"],
         "--evidence-dir",
         "/opt/ml/processing/evidence",
+        "--baseline-dir",
+        "/opt/ml/processing/baseline",
+    ]
+    outputs = {o["OutputName"]: o["S3Output"] for o in args["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs["baseline"]["LocalPath"] == "/opt/ml/processing/baseline"
+    assert outputs["baseline"]["S3Uri"]["Std:Join"]["Values"] == [
+        f"s3://{BUCKET}/{PREFIX}",
+        EXECUTION_ID,
+        "data/baseline",
     ]
     evidence_code = (REPO_ROOT / "pipelines" / PACKAGE / "evidence.py").read_bytes()
     assert built.s3_objects[inputs["evidence_code"]["S3Uri"]] == evidence_code
@@ -319,6 +335,37 @@ def test_model_explainability_runs_kernel_shap_on_the_created_model(built: Built
     assert shap["agg_method"] == "mean_abs"
     assert shap["num_samples"] == pipeline_module.SHAP_NUM_SAMPLES
     assert config["label"] == schema.LABEL
+
+
+def test_data_quality_baselines_the_train_split_as_the_endpoint_capture_records_it(
+    built: Built,
+) -> None:
+    """Model Monitor's analyzer on Predict's baseline.csv (response, then features, no header),
+    into this run's own folder; the baseline it calculates is always the one registered."""
+    step = built.steps["DataQuality"]
+    assert step["CheckType"] == "DATA_QUALITY"
+    assert step["SkipCheck"] == get("Parameters.SkipDataQualityCheck")
+    assert step["RegisterNewBaseline"] is True
+    assert step["ModelPackageGroupName"] == GROUP
+    args = step["Arguments"]
+    image = args["AppSpecification"]["ImageUri"]
+    assert image.endswith(".amazonaws.com/sagemaker-model-monitor-analyzer")
+    assert image == built.args("ModelQuality")["AppSpecification"]["ImageUri"]
+    env = args["Environment"]
+    assert json.loads(env["dataset_format"]) == {
+        "csv": {"header": False, "output_columns_position": "START"}
+    }
+    assert "analysis_type" not in env  # data quality is the analyzer's default analysis
+    (dataset,) = args["ProcessingInputs"]
+    assert dataset["S3Input"]["S3Uri"] == get(
+        "Steps.Predict.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"
+    )
+    assert env["dataset_source"] == dataset["S3Input"]["LocalPath"]
+    join = args["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]["Std:Join"]
+    assert join["Values"] == [f"s3://{BUCKET}/{PREFIX}", EXECUTION_ID, "data-quality"]
+    assert args["ProcessingResources"]["ClusterConfig"]["InstanceType"] == get(
+        "Parameters.ProcessingInstanceType"
+    )
 
 
 def test_model_quality_reads_the_predictions_with_the_right_problem_type(built: Built) -> None:
@@ -422,6 +469,11 @@ def test_drift_check_baselines_come_from_the_checks_and_their_configs(built: Bui
     assert baselines["ModelQuality"] == {
         "Statistics": source("Steps.ModelQuality.BaselineUsedForDriftCheckStatistics"),
         "Constraints": source("Steps.ModelQuality.BaselineUsedForDriftCheckConstraints"),
+    }
+    # What the deploy side's data-quality monitoring schedule on the endpoint is built from.
+    assert baselines["ModelDataQuality"] == {
+        "Statistics": source("Steps.DataQuality.BaselineUsedForDriftCheckStatistics"),
+        "Constraints": source("Steps.DataQuality.BaselineUsedForDriftCheckConstraints"),
     }
     bias = baselines["Bias"]
     assert bias["PreTrainingConstraints"] == source(

@@ -11,7 +11,9 @@
      DataBias  (ClarifyCheckStep, pre-training bias) <-------'  train split
          |
       Predict  (processing: predict.py in the XGBoost image, test split)
-         |  predictions.csv
+         |  predictions.csv; baseline.csv (train split as the endpoint's capture records it)
+    DataQuality  (QualityCheckStep, Model Monitor data-quality baseline of baseline.csv)
+         |
     ModelQuality  (QualityCheckStep, Model Monitor statistics)
          |
      ModelBias  (ClarifyCheckStep, post-training bias, test split through the model)
@@ -34,8 +36,15 @@ Reports attached to the model package (what the central approval reads), by step
     Bias.PreTrainingReport     <- DataBias.CalculatedBaselineConstraints (analysis.json)
     Bias.PostTrainingReport    <- ModelBias.CalculatedBaselineConstraints (analysis.json)
     Explainability.Report      <- ModelExplainability.CalculatedBaselineConstraints (analysis.json)
-DriftCheckBaselines take each check's BaselineUsedForDriftCheck* property, plus the Clarify
-monitoring configurations the bias and explainability checks upload.
+DriftCheckBaselines take each check's BaselineUsedForDriftCheck* properties, plus the Clarify
+monitoring configurations the bias and explainability checks upload:
+    ModelDataQuality.{Statistics,Constraints} <- DataQuality.BaselineUsedForDriftCheck*: the
+        baseline the deploy side's Model Monitor data-quality schedule on the endpoint compares
+        captured traffic against (clearance endpoint-check, endpoint.monitoring). DataQuality
+        always registers the baseline it calculates (register_new_baseline=True: the endpoint
+        serves this model, so its baseline is this model's training data) and skips the drift
+        check against the last approved package's baseline unless SkipDataQualityCheck=false.
+ModelMetrics.ModelDataQuality.Statistics holds the verification bundle's manifest instead (below).
 
 Every run writes under s3://<bucket>/<base_job_prefix>/<execution id>/, so a later run never
 overwrites the evidence an earlier model package points at.
@@ -90,7 +99,11 @@ from sagemaker.mlops.workflow.clarify_check_step import (
 )
 from sagemaker.mlops.workflow.model_step import ModelStep
 from sagemaker.mlops.workflow.pipeline import Pipeline
-from sagemaker.mlops.workflow.quality_check_step import ModelQualityCheckConfig, QualityCheckStep
+from sagemaker.mlops.workflow.quality_check_step import (
+    DataQualityCheckConfig,
+    ModelQualityCheckConfig,
+    QualityCheckStep,
+)
 from sagemaker.mlops.workflow.steps import ProcessingStep, TrainingStep
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
@@ -135,6 +148,7 @@ STEP_TRAIN = "Train"
 STEP_CREATE_MODEL = "CreateModel"
 STEP_DATA_BIAS = "DataBias"
 STEP_PREDICT = "Predict"
+STEP_DATA_QUALITY = "DataQuality"
 STEP_MODEL_QUALITY = "ModelQuality"
 STEP_MODEL_BIAS = "ModelBias"
 STEP_MODEL_EXPLAINABILITY = "ModelExplainability"
@@ -146,6 +160,7 @@ STEP_NAMES = [
     STEP_CREATE_MODEL,
     STEP_DATA_BIAS,
     STEP_PREDICT,
+    STEP_DATA_QUALITY,
     STEP_MODEL_QUALITY,
     STEP_MODEL_BIAS,
     STEP_MODEL_EXPLAINABILITY,
@@ -163,6 +178,7 @@ CHECKS = {
 # Each Clarify check gets its own S3 folder: with a shared one they overwrite one
 # analysis_config.json and each other's analysis.json.
 CHECK_FOLDERS = {
+    STEP_DATA_QUALITY: "data-quality",
     STEP_DATA_BIAS: "data-bias",
     STEP_MODEL_QUALITY: "model-quality",
     STEP_MODEL_BIAS: "model-bias",
@@ -343,12 +359,16 @@ def get_pipeline(
         step: ParameterBoolean(name=f"RegisterNew{check}Baseline", default_value=False)
         for step, check in CHECKS.items()
     }
+    # The data-quality baseline is the endpoint monitor's reference, not a gate: skipped drift check
+    # by default (the built-in template's first-run setting), and no RegisterNew parameter.
+    skip_data_quality_check = ParameterBoolean(name="SkipDataQualityCheck", default_value=True)
     parameters = [
         processing_instance_type_param,
         training_instance_type_param,
         input_data,
         *skip_check.values(),
         *register_new_baseline.values(),
+        skip_data_quality_check,
     ]
 
     base_uri = f"s3://{bucket}/{base_job_prefix}"
@@ -503,6 +523,7 @@ def get_pipeline(
             outputs=[
                 _processing_output("predictions", run_prefix, "predictions"),
                 _processing_output("evidence", run_prefix, "evidence"),
+                _processing_output("baseline", run_prefix, "data/baseline"),
             ],
             arguments=[
                 "--model",
@@ -515,14 +536,32 @@ def get_pipeline(
                 f"{PROCESSING_ROOT}/train",
                 "--evidence-dir",
                 f"{PROCESSING_ROOT}/evidence",
+                "--baseline-dir",
+                f"{PROCESSING_ROOT}/baseline",
             ],
         ),
         depends_on=[step_data_bias],
     )
-    evidence_uri = step_predict.properties.ProcessingOutputConfig.Outputs["evidence"].S3Output.S3Uri
-    predictions_uri = step_predict.properties.ProcessingOutputConfig.Outputs[
-        "predictions"
-    ].S3Output.S3Uri
+    predict_outputs = step_predict.properties.ProcessingOutputConfig.Outputs
+    evidence_uri = predict_outputs["evidence"].S3Output.S3Uri
+    predictions_uri = predict_outputs["predictions"].S3Output.S3Uri
+    baseline_uri = predict_outputs["baseline"].S3Output.S3Uri
+
+    # DataQuality: Model Monitor's statistics and suggested constraints of the train split as the
+    # endpoint's data capture records it (predict.py --baseline-dir: response first, then the
+    # features, no header: columns _c0.. as Model Monitor names captured CSV).
+    step_data_quality = QualityCheckStep(
+        name=STEP_DATA_QUALITY,
+        quality_check_config=DataQualityCheckConfig(
+            baseline_dataset=baseline_uri,
+            dataset_format=DatasetFormat.csv(header=False, output_columns_position="START"),
+            output_s3_uri=_s3_join(*run_prefix, CHECK_FOLDERS[STEP_DATA_QUALITY]),
+        ),
+        check_job_config=check_job_config,
+        skip_check=skip_data_quality_check,
+        register_new_baseline=True,
+        model_package_group_name=model_package_group_name,
+    )
 
     # ModelQuality: Model Monitor's statistics of predictions against labels.
     binary = schema.PROBLEM_TYPE == schema.BINARY
@@ -540,6 +579,7 @@ def get_pipeline(
     step_model_quality = QualityCheckStep(
         name=STEP_MODEL_QUALITY,
         quality_check_config=quality_config,
+        depends_on=[step_data_quality],
         **check_args(STEP_MODEL_QUALITY),
     )
 
@@ -622,6 +662,15 @@ def get_pipeline(
         explainability=report("explainability"),
     )
     drift_check_baselines = DriftCheckBaselines(
+        # What the endpoint's data-quality monitoring schedule compares captured traffic against.
+        model_data_statistics=MetricsSource(
+            s3_uri=step_data_quality.properties.BaselineUsedForDriftCheckStatistics,
+            content_type=JSON,
+        ),
+        model_data_constraints=MetricsSource(
+            s3_uri=step_data_quality.properties.BaselineUsedForDriftCheckConstraints,
+            content_type=JSON,
+        ),
         model_statistics=MetricsSource(
             s3_uri=step_model_quality.properties.BaselineUsedForDriftCheckStatistics,
             content_type=JSON,
@@ -690,6 +739,7 @@ def get_pipeline(
             step_create_model,
             step_data_bias,
             step_predict,
+            step_data_quality,
             step_model_quality,
             step_model_bias,
             step_model_explainability,

@@ -14,6 +14,13 @@ Output: OUTPUT_DIR/predictions/predictions.csv WITH a header, schema.PREDICTION_
     regression   label,prediction
 Rows keep test.csv's order, so row i of predictions.csv scores row i of test.csv (the model-bias
 check joins them by position).
+
+With --baseline-dir (and --train-data): BASELINE_DIR/baseline.csv, NO header, the training split as
+the endpoint's data capture will record it: the model's response first (what the endpoint returns:
+P(label == 1) for binary, the predicted value for regression), then schema.FEATURES in request
+order. Model Monitor puts captured output columns at the START of captured CSV input, so its
+data-quality baseline of this file (columns `_c0` = response, `_c1`.. = features) lines up with what
+the endpoint's monitoring schedule analyses.
 """
 
 from __future__ import annotations
@@ -38,6 +45,9 @@ except ImportError:  # run as a script: SageMaker ships this folder, schema.py s
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "xgboost-model"
+# The data-quality baseline dataset (see the module docstring).
+BASELINE_FILE = "baseline.csv"
+BASELINE_RESPONSE_COLUMN = "response"
 
 
 def _single_file(path: Path, pattern: str) -> Path:
@@ -117,6 +127,24 @@ def run(model: Path, test_data: Path, output_dir: Path) -> Path:
     return path
 
 
+def baseline_rows(booster: xgb.Booster, data: pd.DataFrame) -> pd.DataFrame:
+    """Rows as the endpoint's data capture records them: the model's response, then the features."""
+    features = data[schema.FEATURES]
+    rows = features.astype("float64").copy()
+    rows.insert(0, BASELINE_RESPONSE_COLUMN, predict_frame(booster, features).astype("float64"))
+    return rows
+
+
+def write_baseline(model: Path, train_data: Path, baseline_dir: Path) -> Path:
+    """Write BASELINE_DIR/baseline.csv (no header), the data-quality baseline data; its path."""
+    rows = baseline_rows(load_model(model), read_test(train_data))
+    path = baseline_dir / BASELINE_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(path, header=False, index=False)
+    logger.info("wrote %s (%d rows)", path, len(rows))
+    return path
+
+
 def write_evidence(model: Path, test_data: Path, train_data: Path, evidence_dir: Path) -> Path:
     """The verification bundle (evidence.py) for this model and these splits; the manifest path."""
     try:
@@ -137,13 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--evidence-dir", type=Path, default=None, help="write the verification bundle here"
     )
+    parser.add_argument(
+        "--baseline-dir", type=Path, default=None, help="write the data-quality baseline data here"
+    )
     args = parser.parse_args(argv)
     try:
+        for option in ("evidence_dir", "baseline_dir"):
+            if getattr(args, option) is not None and args.train_data is None:
+                flag = "--" + option.replace("_", "-")
+                raise ValueError(f"{flag} needs --train-data (the training split)")
         run(args.model, args.test_data, args.output_dir)
         if args.evidence_dir is not None:
-            if args.train_data is None:
-                raise ValueError("--evidence-dir needs --train-data (the training split)")
             write_evidence(args.model, args.test_data, args.train_data, args.evidence_dir)
+        if args.baseline_dir is not None:
+            write_baseline(args.model, args.train_data, args.baseline_dir)
     except (OSError, KeyError, ValueError) as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 1
