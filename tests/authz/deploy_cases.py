@@ -100,6 +100,30 @@ def _checks(w: World, account: str) -> str:
     return f"arn:aws:s3:::{w.governance_bucket()}/{PREFIX}-approval/checks/{group}/1/checks.json"
 
 
+def model_copy(w: World, bucket: str | None = None) -> str:
+    """copy-artifacts' copy of a model.tar.gz (artifacts/<team bucket>/<key>/<version>)."""
+    source = bucket or w.team_bucket(TEAM)
+    key = f"artifacts/{source}/{PROJECT[0]}-{PROJECT[1]}/run/model/model.tar.gz/3HL4kqtJlcpXroDTDmJ"
+    return f"arn:aws:s3:::{w.governance_bucket()}/{key}"
+
+
+def model_role_denied(w: World) -> list[Call]:
+    """The endpoints' model role reads its own project's verified copies, nothing else there."""
+    own = model_copy(w)
+    other_project = model_copy(w, f"sagemaker-p-otherproject-{TEAM}-artifacts")
+    return [
+        Call("deploy-model", "s3:GetObject", model_copy(w, w.team_bucket(TEAM_B))),
+        Call("deploy-model", "s3:GetObject", other_project),
+        Call("deploy-model", "s3:PutObject", own),
+        Call("deploy-model", "s3:DeleteObject", own),
+        Call("deploy-model", "s3:DeleteObjectVersion", own),
+        Call("deploy-model", "s3:PutObjectRetention", own),
+        Call("deploy-model", "s3:GetObject", _checks(w, TEAM)),
+        Call("deploy-gate", "s3:GetObject", model_copy(w, w.team_bucket(TEAM_B))),
+        Call("deploy-gate", "s3:PutObject", own),
+    ]
+
+
 def _names() -> dict[str, str]:
     name, pid = PROJECT
     return {
@@ -153,6 +177,7 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
     package, group = w.package_arn(TEAM), w.group_arn(TEAM)
     code = f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}"
     passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
     # SageMaker creates the endpoint's grants on the caller's behalf (grant for an AWS resource).
     grant = {
         "kms:GrantIsForAWSResource": "true",
@@ -177,7 +202,6 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-stack", "sagemaker:CreateModel", n["model"], {}),
         ("deploy-stack", "sagemaker:CreateEndpointConfig", n["config"], {}),
         ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
-        ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
         ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), grant),
         (
@@ -201,7 +225,12 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ),
         ("deploy-pipeline", "cloudformation:CreateStack", n["stack"], {}),
         ("deploy-trigger", "codepipeline:StartPipelineExecution", n["pipeline"], {}),
-        ("deploy-model", "s3:GetObject", f"arn:aws:s3:::{w.team_bucket(TEAM)}/p/model.tar.gz", {}),
+        # The endpoint serves the verified governance copy; the gate checks its sha256.
+        ("deploy-model", "s3:GetObject", model_copy(w), {}),
+        ("deploy-model", "s3:GetObjectVersion", model_copy(w), {}),
+        ("deploy-model", "kms:Decrypt", w.governance.get_att("GovernanceKey", "Arn"), via_s3),
+        ("deploy-gate", "s3:GetObject", model_copy(w), {}),
+        ("deploy-gate", "s3:GetObjectVersion", model_copy(w), {}),
     ]
 
 
@@ -278,4 +307,4 @@ def deploy_calls(w: World) -> tuple[list[Call], list[Call]]:
     ]
     bundle_denied, bundle_allowed = bundle_cases(w)
     flow = [Call(p, a, r, c) for p, a, r, c in deploy_flow(w, deploy)]
-    return denied + bundle_denied, flow + bundle_allowed
+    return denied + bundle_denied + model_role_denied(w), flow + bundle_allowed
