@@ -169,3 +169,33 @@ def test_no_governance_copy_with_the_manifests_model_digest_is_refused(aws) -> N
     with pytest.raises(ReportError, match="no governance copy of .*model.tar.gz has sha256"):
         fetch_bundle_pinned(s3, described, [BUCKET], tmp / "fetched", EvidenceStore(GOV))
     assert not (tmp / "fetched" / "model" / "model.tar.gz").exists()
+
+
+def test_verify_records_the_governance_copy_it_scored(aws) -> None:
+    """The Verify step's recomputation records model_read_from/model_version_id beside
+    model_sha256 in checks.json's verification (what the deploy gate requires)."""
+    from clearance.pipeline.steps.verify import recompute
+    from clearance.policy import load_default_policy
+
+    s3, _, tmp = aws
+    root, model = make_bundle(tmp / "built", rows=200)
+    described = _upload(s3, root, model)
+    _copy_all(s3)
+    result, problem = recompute(
+        s3, described, [BUCKET], load_default_policy(), 100, EvidenceStore(GOV)
+    )
+    assert problem is None, problem
+    copy_key = f"artifacts/{BUCKET}/run/model/model.tar.gz/null"
+    assert result.bundle["model_read_from"] == f"s3://{GOV}/{copy_key}"
+    assert (
+        result.bundle["model_version_id"] == s3.head_object(Bucket=GOV, Key=copy_key)["VersionId"]
+    )
+    assert result.bundle["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    # No copy of the evaluated model: verification fails closed, with the reason.
+    s3.delete_object(Bucket=GOV, Key=copy_key)
+    for version in s3.list_object_versions(Bucket=GOV, Prefix=copy_key).get("Versions", []):
+        s3.delete_object(Bucket=GOV, Key=copy_key, VersionId=version["VersionId"])
+    result, problem = recompute(
+        s3, described, [BUCKET], load_default_policy(), 100, EvidenceStore(GOV)
+    )
+    assert result is None and "no governance copy" in problem
