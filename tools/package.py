@@ -590,6 +590,9 @@ def _package_into(
         "region": opts.region,
         "bundle_bucket": opts.bundle_bucket,
         "prefix": opts.prefix,
+        # publish.py's bundle bucket policy: team deploy roles of this organization read the
+        # approval code bundle (<prefix>/approval/*/clearance.zip) and nothing else.
+        "organization_id": opts.organization_id,
         "keys": keys,
         "answers": opts.answers,
         "files": {

@@ -9,9 +9,11 @@ boto3 only; every client honours AWS_ENDPOINT_URL (botocore reads it), so the sa
 against moto's server (`clearance_dev.standin.LocalAWS`) or a real account. `--dry-run` prints the
 plan and makes no AWS call at all.
 
-Uploads are skipped when the object already carries the same sha256 (metadata), so re-publishing an
-unchanged bundle uploads nothing. The model-build template object is tagged
-`sagemaker:studio-visibility=true`, which the SageMaker Projects S3-templates route reads.
+Uploads are skipped when the object already carries the same sha256 (metadata) and SSE-S3
+encryption, so re-publishing an unchanged bundle uploads nothing. The model-build template object
+is tagged `sagemaker:studio-visibility=true`, which the SageMaker Projects S3-templates route reads.
+Every publish sets the bundle bucket's encryption (SSE-S3) and policy (team deploy roles read the
+approval code bundle): `secure_bundle_bucket`.
 
 Errors are one line: `ERROR: <field>: <problem>. <fix>`; exit 2 for bad input, 1 for an AWS failure.
 """
@@ -73,6 +75,15 @@ class Plan:
     uploads: tuple[Upload, ...]
     stacks: tuple[StackPlan, ...]
     policy: Path | None = None
+    prefix: str = "clearance"
+    organization_id: str = ""
+
+
+# The team roles that download the approval code bundle (clearance.zip) their buildspecs run:
+# model-deploy.yaml's deploy gate (Build, GateProd) and endpoint-check (TestStaging) CodeBuild
+# roles, sagemaker-<project name>-<project id>-gate and -test, in any account of the organization.
+BUNDLE_READER_ROLES = ("sagemaker-*-gate", "sagemaker-*-test")
+READ_SID = "TeamDeployRolesReadApprovalCode"
 
 
 # ---------------------------------------------------------------------------------------- plan
@@ -158,7 +169,8 @@ def template_url(bucket: str, region: str, key: str) -> str:
 
 # ----------------------------------------------------------------------------------- AWS steps
 def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
-    """True if the bucket had to be created. A created bucket is private, versioned, encrypted."""
+    """True if the bucket had to be created. A created bucket is private and versioned; its
+    encryption and policy are set on every publish (:func:`secure_bundle_bucket`)."""
     from botocore.exceptions import ClientError
 
     try:
@@ -186,15 +198,27 @@ def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
         },
     )
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    s3.put_bucket_encryption(
-        Bucket=bucket,
-        ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
-        },
-    )
-    tls_only = {
-        "Version": "2012-10-17",
-        "Statement": [
+    return True
+
+
+def approval_code_resource(bucket: str, prefix: str) -> str:
+    """The approval code bundles of one bundle prefix: <prefix>/approval/<sha>/clearance.zip."""
+    return f"arn:aws:s3:::{bucket}/{prefix.strip('/')}/approval/*/clearance.zip"
+
+
+def bundle_bucket_policy(
+    bucket: str, resources: Sequence[str], organization_id: str, tls_only: bool = True
+) -> dict[str, Any]:
+    """TLS only, and the team deploy roles' read of the approval code bundles, nothing else.
+
+    No list, no write, no other key (the Lambda zip, seed code, templates and policy stay private
+    to the governance account): s3:GetObject on the clearance.zip keys only, for a principal of the
+    organization (aws:PrincipalOrgID) whose role name is a deploy gate or endpoint-check role.
+    Principal "*" with aws:PrincipalOrgID is not public for Block Public Access.
+    """
+    statements: list[dict[str, Any]] = []
+    if tls_only:
+        statements.append(
             {
                 "Sid": "DenyInsecureTransport",
                 "Effect": "Deny",
@@ -203,15 +227,67 @@ def ensure_bucket(s3: Any, bucket: str, region: str, create: bool) -> bool:
                 "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             }
-        ],
-    }
-    if os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://"):
-        # A plain-HTTP stand-in (moto's server) evaluates bucket policies: a TLS-only deny would
-        # refuse every later request. Real endpoints are HTTPS and always get the policy.
-        print(f"note      s3://{bucket}: TLS-only policy skipped (plain-HTTP endpoint)")
-        return True
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only))
-    return True
+        )
+    statements.append(
+        {
+            "Sid": READ_SID,
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "s3:GetObject",
+            "Resource": sorted(set(resources)),
+            "Condition": {
+                "StringEquals": {"aws:PrincipalOrgID": organization_id},
+                "ArnLike": {
+                    "aws:PrincipalArn": [f"arn:aws:iam::*:role/{r}" for r in BUNDLE_READER_ROLES]
+                },
+            },
+        }
+    )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _published_resources(s3: Any, bucket: str) -> list[str]:
+    """The code-bundle resources the bucket's policy already grants (earlier bundle versions)."""
+    from botocore.exceptions import ClientError
+
+    try:
+        current = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NoSuchBucketPolicy":
+            raise
+        return []
+    for statement in current.get("Statement", []):
+        if statement.get("Sid") == READ_SID:
+            resource = statement.get("Resource", [])
+            return [resource] if isinstance(resource, str) else list(resource)
+    return []
+
+
+def secure_bundle_bucket(s3: Any, bucket: str, prefix: str, organization_id: str) -> None:
+    """Encryption and policy of the bundle bucket, set on every publish (new or existing bucket).
+
+    SSE-S3, not SSE-KMS: the AWS-managed aws/s3 key (the old default) admits no other account, so
+    team deploy roles could not read clearance.zip. A customer key would work but adds a key policy
+    to keep in step with the team accounts, for no secrecy gain: the bundle is the open-source
+    clearance code. What matters is integrity, and that comes from the bucket (write access stays
+    with the governance account, versioning, TLS only) and from the content-addressed key the deploy
+    template pins (approval/<sha256 prefix>/clearance.zip). Earlier bundle versions stay readable,
+    so teams whose deploy product pins an older code key keep working until they update it.
+    """
+    s3.put_bucket_encryption(
+        Bucket=bucket,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+        },
+    )
+    resources = [*_published_resources(s3, bucket), approval_code_resource(bucket, prefix)]
+    # A plain-HTTP stand-in (moto's server) evaluates bucket policies: a TLS-only deny would refuse
+    # every later request. Real endpoints are HTTPS and always get it.
+    plain_http = os.environ.get("AWS_ENDPOINT_URL", "").startswith("http://")
+    if plain_http:
+        print(f"note      s3://{bucket}: TLS-only statement skipped (plain-HTTP endpoint)")
+    policy = bundle_bucket_policy(bucket, resources, organization_id, tls_only=not plain_http)
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
 
 
 def upload(s3: Any, bucket: str, item: Upload) -> bool:
@@ -220,7 +296,9 @@ def upload(s3: Any, bucket: str, item: Upload) -> bool:
 
     try:
         head = s3.head_object(Bucket=bucket, Key=item.key)
-        if head.get("Metadata", {}).get("sha256") == item.sha256:
+        # An object from before SSE-S3 (aws/s3-encrypted) is put again: teams cannot decrypt it.
+        sse = head.get("ServerSideEncryption", "AES256")
+        if head.get("Metadata", {}).get("sha256") == item.sha256 and sse == "AES256":
             return False
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") not in {"404", "NoSuchKey", "NotFound"}:
@@ -230,6 +308,7 @@ def upload(s3: Any, bucket: str, item: Upload) -> bool:
         "Key": item.key,
         "Body": item.path.read_bytes(),
         "Metadata": {"sha256": item.sha256},
+        "ServerSideEncryption": "AES256",
     }
     if item.tagging:
         kwargs["Tagging"] = item.tagging
@@ -277,7 +356,9 @@ def publish(plan: Plan, create_bucket: bool, upload_only: bool) -> None:
     session = boto3.Session(region_name=plan.region)
     s3 = session.client("s3")
     if ensure_bucket(s3, plan.bucket, plan.region, create_bucket):
-        print(f"created   s3://{plan.bucket} (private, versioned, encrypted)")
+        print(f"created   s3://{plan.bucket} (private, versioned)")
+    secure_bundle_bucket(s3, plan.bucket, plan.prefix, plan.organization_id)
+    print(f"secured   s3://{plan.bucket} (SSE-S3; team deploy roles read approval/*/clearance.zip)")
     for item in plan.uploads:
         state = "uploaded" if upload(s3, plan.bucket, item) else "unchanged"
         print(f"{state:<9} s3://{plan.bucket}/{item.key} ({item.size} bytes)")
@@ -327,6 +408,10 @@ def seed_policy(cf: Any, s3: Any, stack_name: str, policy: Path) -> tuple[str, b
 def print_plan(plan: Plan) -> None:
     endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoints")
     print(f"dry run: no AWS call made (endpoint would be {endpoint}, region {plan.region})")
+    print(
+        f"would set s3://{plan.bucket} to SSE-S3 with a policy letting {plan.organization_id}'s "
+        f"deploy roles read {approval_code_resource(plan.bucket, plan.prefix)}"
+    )
     for item in plan.uploads:
         tag = f" tagged {item.tagging}" if item.tagging else ""
         print(f"would upload s3://{plan.bucket}/{item.key} ({item.size} bytes{tag})")
@@ -393,7 +478,15 @@ def build_plan(argv: Sequence[str] | None) -> tuple[Plan, argparse.Namespace]:
             f"{region} differs from the bundle's {manifest['region']}",
             f"Re-run `make package` with --region {region}",
         )
+    if not manifest.get("organization_id") or not manifest.get("prefix"):
+        raise PublishError(
+            "--bundle",
+            "manifest.json has no organization_id or prefix (a bundle from an older package.py)",
+            "Re-run `make package`",
+        )
     plan = Plan(
+        prefix=manifest["prefix"],
+        organization_id=manifest["organization_id"],
         bucket=manifest["bundle_bucket"],
         region=region,
         uploads=plan_uploads(bundle, manifest),

@@ -5,7 +5,9 @@ stage's ``<stage>-config.json`` parameters. This module does what that stack upd
 same parameters, through the SageMaker API on the stand-in:
 
 1. a new Model and a new EndpointConfig named after the build (CloudFormation replaces both on a
-   new package, since their properties are immutable);
+   new package, since their properties are immutable). The Model is the package's image and the
+   GOVERNANCE COPY of its model the gate checked (``facts["model_copy"]``, the stack's
+   ``ModelDataUrl`` parameter), tagged with the package ARN; never the team's ModelDataUrl;
 2. CreateEndpoint the first time, UpdateEndpoint afterwards.
 
 And it keeps CloudFormation's failure semantics, which is the rollback guarantee: when the update
@@ -23,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 CAPTURE_CONTENT_TYPES = {"CsvContentTypes": ["text/csv"]}
+# endpoint-config-template.yml's lineage tag on the Model (which package's cleared bytes it serves).
+PACKAGE_TAG = "clearance:model-package-arn"
 
 
 class StageFailure(Exception):
@@ -87,6 +91,7 @@ def deploy_stage(
     capture_uri: str,
     kms_key: str = "alias/clearance-team-artifacts",
     fail_update: bool = False,
+    package_arn: str = "",
 ) -> DeployOutcome:
     """One stage's stack create/update with CloudFormation's rollback on failure."""
     stage = params["StageName"]
@@ -98,8 +103,9 @@ def deploy_stage(
         previous = None
     sm.create_model(
         ModelName=resource,
-        PrimaryContainer={"Image": facts["image"], "ModelDataUrl": facts["model_data_url"]},
+        PrimaryContainer={"Image": facts["image"], "ModelDataUrl": facts["model_copy"]["s3_uri"]},
         ExecutionRoleArn=role_arn,
+        Tags=[{"Key": PACKAGE_TAG, "Value": package_arn}] if package_arn else [],
     )
     sm.create_endpoint_config(
         **_endpoint_config_request(resource, resource, params, capture_uri, kms_key)

@@ -105,6 +105,19 @@ def render_guardrail(name: str) -> dict[str, Any]:
     return package.render_guardrail((GUARDRAILS / name).read_text(encoding="utf-8"), values)
 
 
+BUNDLE_PREFIX = "clearance/0.1.0"  # tools/package.py's default, clearance/<version>
+
+
+def bundle_bucket_policy() -> dict[str, Any]:
+    """The bundle bucket's policy as tools/publish.py sets it (not a CloudFormation resource)."""
+    if str(REPO_ROOT / "tools") not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT / "tools"))
+    import publish
+
+    resource = publish.approval_code_resource(BUNDLE_BUCKET, BUNDLE_PREFIX)
+    return publish.bundle_bucket_policy(BUNDLE_BUCKET, [resource], ORG)
+
+
 def registry_module(governance: Rendered) -> dict[str, Any]:
     """The registry-groups Lambda's inline code, executed with its deployed environment."""
     function = governance.resources["RegistryGroupsFunction"]["Properties"]
@@ -331,7 +344,7 @@ class World:
         (body,) = permission.values()
         assert body["Properties"]["PrincipalOrgID"] == {"Ref": "OrganizationId"}
         out.append((function, GOVERNANCE, {"Version": "2012-10-17", "Statement": statements}))
-        out.append((f"arn:aws:s3:::{BUNDLE_BUCKET}", GOVERNANCE, {}))
+        out.append((f"arn:aws:s3:::{BUNDLE_BUCKET}", GOVERNANCE, bundle_bucket_policy()))
         # Role trust policies (sts:AssumeRole is decided by the role's trust policy).
         for name in ("RegistryAdminRole", "ApprovalPipelineRole", "CopyArtifactsRole"):
             props = gov.resources[name]["Properties"]

@@ -18,8 +18,12 @@ from __future__ import annotations
 from typing import Any
 
 from authz_harness import (
+    ALLOW_ALL as ALL,
+)
+from authz_harness import (
     BUNDLE_BUCKET,
     GOVERNANCE,
+    OUTSIDE,
     PREFIX,
     PROJECT,
     REGION,
@@ -96,6 +100,30 @@ def _checks(w: World, account: str) -> str:
     return f"arn:aws:s3:::{w.governance_bucket()}/{PREFIX}-approval/checks/{group}/1/checks.json"
 
 
+def model_copy(w: World, bucket: str | None = None) -> str:
+    """copy-artifacts' copy of a model.tar.gz (artifacts/<team bucket>/<key>/<version>)."""
+    source = bucket or w.team_bucket(TEAM)
+    key = f"artifacts/{source}/{PROJECT[0]}-{PROJECT[1]}/run/model/model.tar.gz/3HL4kqtJlcpXroDTDmJ"
+    return f"arn:aws:s3:::{w.governance_bucket()}/{key}"
+
+
+def model_role_denied(w: World) -> list[Call]:
+    """The endpoints' model role reads its own project's verified copies, nothing else there."""
+    own = model_copy(w)
+    other_project = model_copy(w, f"sagemaker-p-otherproject-{TEAM}-artifacts")
+    return [
+        Call("deploy-model", "s3:GetObject", model_copy(w, w.team_bucket(TEAM_B))),
+        Call("deploy-model", "s3:GetObject", other_project),
+        Call("deploy-model", "s3:PutObject", own),
+        Call("deploy-model", "s3:DeleteObject", own),
+        Call("deploy-model", "s3:DeleteObjectVersion", own),
+        Call("deploy-model", "s3:PutObjectRetention", own),
+        Call("deploy-model", "s3:GetObject", _checks(w, TEAM)),
+        Call("deploy-gate", "s3:GetObject", model_copy(w, w.team_bucket(TEAM_B))),
+        Call("deploy-gate", "s3:PutObject", own),
+    ]
+
+
 def _names() -> dict[str, str]:
     name, pid = PROJECT
     return {
@@ -149,6 +177,7 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
     package, group = w.package_arn(TEAM), w.group_arn(TEAM)
     code = f"arn:aws:s3:::{BUNDLE_BUCKET}/{CODE_KEY}"
     passed = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    via_s3 = {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}
     # SageMaker creates the endpoint's grants on the caller's behalf (grant for an AWS resource).
     grant = {
         "kms:GrantIsForAWSResource": "true",
@@ -161,6 +190,7 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-gate", "s3:GetObject", _checks(w, TEAM), {}),
         ("deploy-gate", "s3:GetObjectVersion", _checks(w, TEAM), {}),
         ("deploy-gate", "s3:GetObject", code, {}),
+        ("deploy-test", "s3:GetObject", code, {}),
         ("deploy-gate", "sagemaker:ListTags", package, {}),
         ("deploy-test", "sagemaker:InvokeEndpoint", n["staging"], {}),
         ("deploy-test", "sagemaker:DescribeEndpoint", n["staging"], {}),
@@ -172,7 +202,6 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-stack", "sagemaker:CreateModel", n["model"], {}),
         ("deploy-stack", "sagemaker:CreateEndpointConfig", n["config"], {}),
         ("deploy-stack", "sagemaker:UpdateEndpoint", n["staging"], {}),
-        ("deploy-stack", "sagemaker:DescribeModelPackage", package, {}),
         ("deploy-stack", "iam:PassRole", deploy.role_arn("ModelExecutionRole"), passed),
         ("deploy-stack", "kms:CreateGrant", w.teams[TEAM].get_att("ArtifactKey", "Arn"), grant),
         (
@@ -196,18 +225,60 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ),
         ("deploy-pipeline", "cloudformation:CreateStack", n["stack"], {}),
         ("deploy-trigger", "codepipeline:StartPipelineExecution", n["pipeline"], {}),
-        ("deploy-model", "s3:GetObject", f"arn:aws:s3:::{w.team_bucket(TEAM)}/p/model.tar.gz", {}),
+        # The endpoint serves the verified governance copy; the gate checks its sha256.
+        ("deploy-model", "s3:GetObject", model_copy(w), {}),
+        ("deploy-model", "s3:GetObjectVersion", model_copy(w), {}),
+        ("deploy-model", "kms:Decrypt", w.governance.get_att("GovernanceKey", "Arn"), via_s3),
+        ("deploy-gate", "s3:GetObject", model_copy(w), {}),
+        ("deploy-gate", "s3:GetObjectVersion", model_copy(w), {}),
     ]
 
 
-# Flow calls the governance-side policies (trust-infra's files) deny today, with the fix.
-KNOWN_GAPS = {
-    ("deploy-gate", "s3:GetObject", "code"): (
-        "bundle bucket policy: allow team accounts s3:GetObject on "
-        "<prefix>/approval/*/clearance.zip; publish.py creates that bucket (not CloudFormation) "
-        "with the aws/s3 managed key, which no other account can use: needs a customer key too"
-    ),
+# Flow calls the governance-side policies (trust-infra's files) deny today, with the fix. Closed:
+# the team deploy roles' read of the approval code bundle (tools/publish.py's bundle bucket
+# policy, SSE-S3; tests/authz/authz_harness.py renders it).
+KNOWN_GAPS: dict[tuple[str, str, str], str] = {}
+
+
+# Principals with every right in their own account (identity policy "*") and a deploy gate's role
+# name: what they may do in the bundle bucket is what its policy grants, nothing more.
+GATE_NAMED = {
+    "gate-named-admin": TEAM,  # in the organization
+    "outside-gate-named-admin": OUTSIDE,  # not in it
 }
+
+
+def _add_gate_named(w: World) -> None:
+    for name, account in GATE_NAMED.items():
+        arn = f"arn:aws:iam::{account}:role/sagemaker-{PROJECT[0]}-p-other-gate"
+        w.principals.setdefault(name, Principal(arn, account, ({"name": "All", "policy": ALL},)))
+
+
+def bundle_cases(w: World) -> tuple[list[Call], list[Call]]:
+    """(denied, allowed) in the bundle bucket: its policy (tools/publish.py) lets deploy roles of
+    the organization GetObject the approval clearance.zip keys and nothing else."""
+    _add_gate_named(w)
+    bucket = f"arn:aws:s3:::{BUNDLE_BUCKET}"
+    code = f"{bucket}/{CODE_KEY}"
+    others = [
+        f"{bucket}/clearance/0.1.0/lambda/clearance-lambda-0123456789abcdef.zip",
+        f"{bucket}/clearance/0.1.0/seed/seed-code-0123456789abcdef.zip",
+        f"{bucket}/clearance/0.1.0/policies/default.yaml",
+        f"{bucket}/clearance/0.1.0/templates/governance-product-0123456789ab.json",
+    ]
+    denied = [Call("gate-named-admin", "s3:GetObject", key) for key in others]
+    denied += [
+        Call("gate-named-admin", "s3:PutObject", code),
+        Call("gate-named-admin", "s3:DeleteObject", code),
+        Call("gate-named-admin", "s3:GetObject", f"{bucket}/clearance/0.1.0/approval/x.zip"),
+        Call("gate-named-admin", "s3:ListBucket", bucket),
+        Call("deploy-gate", "s3:PutObject", code),
+        Call("deploy-stack", "s3:GetObject", code),
+        Call("team-developer", "s3:GetObject", code),
+        Call("outside-gate-named-admin", "s3:GetObject", code),
+    ]
+    allowed = [Call("gate-named-admin", "s3:GetObject", code)]
+    return denied, allowed
 
 
 def gap_key(principal: str, action: str, resource: str, w: World) -> tuple[str, str, str]:
@@ -234,5 +305,6 @@ def deploy_calls(w: World) -> tuple[list[Call], list[Call]]:
         for principal in DEPLOY_ROLES
         for action, resource, context in deploy_denied(w)
     ]
+    bundle_denied, bundle_allowed = bundle_cases(w)
     flow = [Call(p, a, r, c) for p, a, r, c in deploy_flow(w, deploy)]
-    return denied, flow
+    return denied + bundle_denied + model_role_denied(w), flow + bundle_allowed

@@ -28,7 +28,7 @@ def test_no_deploy_role_decides_rewires_or_reads_another_team(decided) -> None:
         if d.allowed
     ]
     assert not allowed, "\n".join(allowed)
-    assert {d.call.principal for d in denied} == set(DEPLOY_ROLES)
+    assert set(DEPLOY_ROLES) <= {d.call.principal for d in denied}
 
 
 def test_the_deploy_flow_is_allowed_but_for_the_known_gaps(decided) -> None:

@@ -14,9 +14,10 @@ from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.decide.bundle import load_bundle
 from clearance.decide.reports import ReportError
 from clearance.policy import load_policy
-from clearance.registry import champion_values, fetch_bundle
+from clearance.registry import EvidenceStore, champion_values, fetch_bundle, fetch_bundle_pinned
 
 BUCKET = "team-bucket"
+GOV = "gov-bucket"
 
 
 @pytest.fixture
@@ -24,6 +25,8 @@ def aws(tmp_path: Path):
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
+        s3.create_bucket(Bucket=GOV)
+        s3.put_bucket_versioning(Bucket=GOV, VersioningConfiguration={"Status": "Enabled"})
         yield s3, boto3.client("sagemaker", region_name="us-east-1"), tmp_path
 
 
@@ -122,3 +125,77 @@ def test_champion_values_come_from_the_newest_other_approved_package(aws) -> Non
         ("model_quality", "auc"): 0.81
     }
     assert champion_values(sm, s3, policy, None, "arn:new", [BUCKET]) == {}
+
+
+def _copy_all(s3) -> None:
+    """What copy-artifacts does: every team object to artifacts/<bucket>/<key>/<version>."""
+    for obj in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+        s3.put_object(Bucket=GOV, Key=f"artifacts/{BUCKET}/{obj['Key']}/null", Body=body)
+
+
+def test_with_an_evidence_store_the_model_is_the_governance_copy_and_pinned(aws) -> None:
+    """Manifest and model come from the governance copies; a model.tar.gz the team swaps later
+    is not what Verify scores, and the pin names the copy and its VersionId."""
+    s3, _, tmp = aws
+    root, model = make_bundle(tmp / "built", rows=60)
+    described = _upload(s3, root, model)
+    _copy_all(s3)
+    s3.put_object(Bucket=BUCKET, Key="run/model/model.tar.gz", Body=b"swapped after the copy")
+    got_root, got_model, pin = fetch_bundle_pinned(
+        s3, described, [BUCKET], tmp / "fetched", EvidenceStore(GOV)
+    )
+    copy_key = f"artifacts/{BUCKET}/run/model/model.tar.gz/null"
+    assert got_model.read_bytes() == model.read_bytes()
+    assert pin == {
+        "model_read_from": f"s3://{GOV}/{copy_key}",
+        "model_version_id": s3.head_object(Bucket=GOV, Key=copy_key)["VersionId"],
+    }
+    assert (
+        load_bundle(got_root, got_model).model_sha256
+        == hashlib.sha256(model.read_bytes()).hexdigest()
+    )
+    # Without a store: the team's current object (here the swapped one), and no pin.
+    _, team_model, none = fetch_bundle_pinned(s3, described, [BUCKET], tmp / "team")
+    assert team_model.read_bytes() == b"swapped after the copy" and none == {}
+
+
+def test_no_governance_copy_with_the_manifests_model_digest_is_refused(aws) -> None:
+    s3, _, tmp = aws
+    root, model = make_bundle(tmp / "built", rows=60)
+    described = _upload(s3, root, model)
+    s3.put_object(Bucket=BUCKET, Key="run/model/model.tar.gz", Body=b"swapped before the copy")
+    _copy_all(s3)
+    with pytest.raises(ReportError, match="no governance copy of .*model.tar.gz has sha256"):
+        fetch_bundle_pinned(s3, described, [BUCKET], tmp / "fetched", EvidenceStore(GOV))
+    assert not (tmp / "fetched" / "model" / "model.tar.gz").exists()
+
+
+def test_verify_records_the_governance_copy_it_scored(aws) -> None:
+    """The Verify step's recomputation records model_read_from/model_version_id beside
+    model_sha256 in checks.json's verification (what the deploy gate requires)."""
+    from clearance.pipeline.steps.verify import recompute
+    from clearance.policy import load_default_policy
+
+    s3, _, tmp = aws
+    root, model = make_bundle(tmp / "built", rows=200)
+    described = _upload(s3, root, model)
+    _copy_all(s3)
+    result, problem = recompute(
+        s3, described, [BUCKET], load_default_policy(), 100, EvidenceStore(GOV)
+    )
+    assert problem is None, problem
+    copy_key = f"artifacts/{BUCKET}/run/model/model.tar.gz/null"
+    assert result.bundle["model_read_from"] == f"s3://{GOV}/{copy_key}"
+    assert (
+        result.bundle["model_version_id"] == s3.head_object(Bucket=GOV, Key=copy_key)["VersionId"]
+    )
+    assert result.bundle["model_sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    # No copy of the evaluated model: verification fails closed, with the reason.
+    s3.delete_object(Bucket=GOV, Key=copy_key)
+    for version in s3.list_object_versions(Bucket=GOV, Prefix=copy_key).get("Versions", []):
+        s3.delete_object(Bucket=GOV, Key=copy_key, VersionId=version["VersionId"])
+    result, problem = recompute(
+        s3, described, [BUCKET], load_default_policy(), 100, EvidenceStore(GOV)
+    )
+    assert result is None and "no governance copy" in problem

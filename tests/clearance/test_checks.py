@@ -408,3 +408,42 @@ def test_policy_with_only_inapplicable_rules_is_rejected() -> None:
     )
     decision = evaluate(policy, {"model_quality": _quality("binary_classification")}, ARN)
     assert decision.checks == () and decision.decision == REJECTED
+
+
+PIN = {
+    "manifest_sha256": "cd" * 32,
+    "model_sha256": "ab" * 32,
+    "model_read_from": "s3://gov/artifacts/team/run/model/model.tar.gz/v1",
+    "model_version_id": "gv1",
+}
+
+
+@pytest.mark.parametrize(
+    "verification, fragment",
+    [
+        ({**PIN, "model_sha256": "AB" * 32}, "model_sha256 must be 64 lowercase hex"),
+        ({**PIN, "model_read_from": "https://x/y"}, "model_read_from must be an s3:// URI"),
+        ({**PIN, "model_version_id": ""}, "model_version_id must be a non-empty string"),
+        ({k: v for k, v in PIN.items() if k != "model_version_id"}, "go together"),
+    ],
+    ids=["digest-case", "not-s3", "empty-version", "uri-without-version"],
+)
+def test_verification_model_pin_is_typed(tmp_path: Path, verification: dict, fragment: str) -> None:
+    """verification.model_read_from/model_version_id (the governance copy Verify scored): optional,
+    but typed and paired when present."""
+    doc = evaluate(POLICY, {"bias_post_training": None}, ARN).to_json()
+    doc["verification"] = verification
+    path = tmp_path / "checks.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ChecksError, match=fragment):
+        load_checks(path)
+
+
+def test_verification_with_or_without_the_model_pin_round_trips(tmp_path: Path) -> None:
+    """Old checks.json (no model pin) still parses; a pinned one keeps the pin."""
+    doc = evaluate(POLICY, {"bias_post_training": None}, ARN).to_json()
+    for verification in (PIN, {"manifest_sha256": "cd" * 32, "model_sha256": "ab" * 32}):
+        doc["verification"] = verification
+        path = tmp_path / "checks.json"
+        path.write_text(json.dumps(doc))
+        assert load_checks(path).verification == verification

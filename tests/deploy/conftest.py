@@ -51,13 +51,24 @@ def session_for(role_arn: str, name: str = "s") -> boto3.Session:
     )
 
 
-def checks_bytes(arn: str, decision: str = "Approved", policy: dict | None = None) -> bytes:
+MODEL_DATA_URL = "s3://team-bucket/p/model/model.tar.gz"
+# copy-artifacts' destination for MODEL_DATA_URL (clearance.contract.names.copies_prefix).
+MODEL_COPIES = "artifacts/team-bucket/p/model/model.tar.gz/"
+
+
+def checks_bytes(
+    arn: str, decision: str = "Approved", policy: dict | None = None, model: dict | None = None
+) -> bytes:
+    """checks.json; MODEL is verification's model pin (model_read_from, model_version_id,
+    model_sha256), absent as in checks.json from before Verify recorded it."""
     doc = {
         "model_package_arn": arn,
         "policy": policy or POLICY,
         "decision": decision,
         "checks": [{"id": "auc", "passed": decision == "Approved"}],
     }
+    if model is not None:
+        doc["verification"] = {"manifest_sha256": "cd" * 32, **model}
     return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
 
 
@@ -72,20 +83,32 @@ class World:
     reader_s3: Any
     config: GateConfig
     calls: list[str] = field(default_factory=list)
+    # package ARN -> the verification pin of its model's governance copy (see copy_model)
+    models: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def copy_model(self, source_version: str, body: bytes) -> dict[str, str]:
+        """What copy-artifacts does for one PUT of model.tar.gz; the pin Verify would record."""
+        key = MODEL_COPIES + source_version
+        version = self.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=body)["VersionId"]
+        return {
+            "model_read_from": f"s3://{GOV_BUCKET}/{key}",
+            "model_version_id": version,
+            "model_sha256": hashlib.sha256(body).hexdigest(),
+        }
 
     def register(self, drift: dict | None = None) -> str:
         arn = self.gov_sm.create_model_package(
             ModelPackageGroupName=GROUP,
             ModelApprovalStatus="PendingManualApproval",
             InferenceSpecification={
-                "Containers": [
-                    {"Image": IMAGE, "ModelDataUrl": "s3://team-bucket/p/model/model.tar.gz"}
-                ],
+                "Containers": [{"Image": IMAGE, "ModelDataUrl": MODEL_DATA_URL}],
                 "SupportedContentTypes": ["text/csv"],
                 "SupportedResponseMIMETypes": ["text/csv"],
             },
             DriftCheckBaselines=drift or {},
         )["ModelPackageArn"]
+        version = f"team-v{len(self.models) + 1}"
+        self.models[arn] = self.copy_model(version, f"model of {arn}".encode())
         return arn
 
     def checks_key(self, arn: str) -> str:
@@ -112,7 +135,7 @@ class World:
 
     def approve(self, arn: str, body: bytes | None = None, **overrides: str) -> dict[str, str]:
         """The governance Update step: checks.json in the governance bucket, then the record."""
-        body = body or checks_bytes(arn)
+        body = body or checks_bytes(arn, model=self.models.get(arn))
         version_id = self.put_checks(arn, body)
         metadata = {**self.record(arn, body, version_id), **overrides}
         self.gov_sm.update_model_package(

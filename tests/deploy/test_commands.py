@@ -39,6 +39,27 @@ def test_gate_allows_and_says_who_approved(world: World, capsys) -> None:
     assert out.startswith(f"ALLOWED {arn}") and "clearance-approval-pipeline-role" in out
 
 
+def test_gate_says_which_verified_copy_and_refuses_another_model_data_url(
+    world: World, capsys
+) -> None:
+    """The ALLOWED line names the verified copy; GateProd's --expect-model-data-url refuses a
+    stack parameter that is not that copy (model-elsewhere), and its --json is the build input."""
+    arn = world.register()
+    world.approve(arn)
+    copy = world.models[arn]["model_read_from"]
+    clients = (world.reader_sm, world.reader_s3)
+    assert commands.run_gate(_gate_args(arn, "--expect-model-data-url", copy), clients) == 0
+    assert f"model {copy} (sha256 {world.models[arn]['model_sha256'][:12]}" in (
+        capsys.readouterr().out
+    )
+    team = "s3://team-bucket/p/model/model.tar.gz"
+    args = _gate_args(arn, "--expect-model-data-url", team, "--json")
+    assert commands.run_gate(args, clients) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["refusal"]["code"] == "model-elsewhere"
+    assert captured.err.strip().startswith("ERROR: ModelDataUrl: the stack would serve " + team)
+
+
 def test_gate_refusal_is_one_line_exit_1(world: World, capsys) -> None:
     arn = world.register()
     assert commands.run_gate(_gate_args(arn), (world.reader_sm, world.reader_s3)) == 1
@@ -87,7 +108,7 @@ def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_p
     }
     staged = deploy_stage(
         world.gov_sm, params, project="credit-risk-p-abc123", build_id="b1",
-        facts={"image": "img", "model_data_url": "s3://b/m.tar.gz"},
+        facts={"image": "img", "model_copy": {"s3_uri": "s3://gov/artifacts/b/m.tar.gz/v1"}},
         role_arn="arn:aws:iam::111111111111:role/m", capture_uri="s3://b/capture",
     )  # fmt: skip
     payload = tmp_path / "payload.csv"

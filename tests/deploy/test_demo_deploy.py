@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from clearance_dev.demo import deploy as demo_deploy
 
-from .conftest import DRIFT, World, checks_bytes
+from .conftest import DRIFT, MODEL_DATA_URL, World, checks_bytes
 
 TEMPLATE_DEPLOY = Path(__file__).resolve().parents[2] / ("{" + "{cookiecutter.project_slug}}")
 
@@ -40,11 +41,20 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
     path, x, _ = artifact
     build = _build_dir(tmp_path, path, x)
     fair = world.register(drift=DRIFT)
+    # copy-artifacts' copy of the real model: what Verify scored and the deploy serves.
+    world.models[fair] = world.copy_model("team-fair", path.read_bytes())
     world.approve(fair)
     biased = world.register(drift=DRIFT)
     world.put_checks(biased, checks_bytes(biased, decision="Rejected"))
     world.gov_sm.update_model_package(ModelPackageArn=biased, ModelApprovalStatus="Rejected")
     notes: list[str] = []
+    swapped_bytes = b"not a model: the team's swap after the approval"
+
+    def swap(arn: str) -> dict:
+        # The team overwrites its model.tar.gz; copy-artifacts copies the new version.
+        pin = world.copy_model("team-swapped", swapped_bytes)
+        return {"team_object": MODEL_DATA_URL, "sha256": pin["model_sha256"], "swapped_in": "x"}
+
     summary = demo_deploy.run(
         world.gov_sm,
         world.gov_s3,
@@ -65,6 +75,7 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
         },
         note=notes.append,
         requests=40,
+        swap=swap,
     )
     refused = {r["label"]: r["code"] for r in summary["refused"]}
     assert refused == {"biased": "not-approved", "hand-approved": "approver-not-governance"}
@@ -74,3 +85,15 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
     assert summary["rollback"]["status"] == "rolled-back"
     assert summary["rollback"]["serving_after"] == summary["deployed"]["prod"]["endpoint_config"]
     assert any("REFUSED ERROR: LastModifiedBy" in n for n in notes)
+    # The swap changed nothing: the endpoint served the verified governance copy.
+    verified = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert summary["swap"]["gate"] == "allowed"
+    assert summary["served_model"]["sha256"] == verified == summary["swap"]["deployed_sha256"]
+    assert summary["swap"]["sha256"] == hashlib.sha256(swapped_bytes).hexdigest() != verified
+    assert summary["served_model"]["s3_uri"] == world.models[fair]["model_read_from"]
+    model = world.gov_sm.describe_model(ModelName=summary["deployed"]["prod"]["endpoint_config"])
+    assert model["PrimaryContainer"]["ModelDataUrl"] == world.models[fair]["model_read_from"]
+    assert demo_deploy.as_expected(summary)
+    served_swapped = {**summary["served_model"], "sha256": summary["swap"]["sha256"]}
+    assert not demo_deploy.as_expected({**summary, "served_model": served_swapped})
+    assert any("not the swapped bytes" in n for n in notes)

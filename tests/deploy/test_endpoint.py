@@ -232,7 +232,7 @@ STAGE = {
     "EnableDataCapture": "true",
     "SamplingPercentage": "20",
 }
-FACTS = {"image": "img", "model_data_url": "s3://b/model.tar.gz"}
+FACTS = {"image": "img", "model_copy": {"s3_uri": "s3://gov/artifacts/b/model.tar.gz/v1"}}
 
 
 def _deploy(sm, build_id: str, **kwargs):

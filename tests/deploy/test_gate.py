@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 from collections.abc import Callable
 
@@ -17,7 +18,16 @@ from clearance.deploy.gate import (
     parse_accepted_policies,
 )
 
-from .conftest import APPROVAL_ROLE, GOV_BUCKET, GROUP, POLICY, World, checks_bytes
+from .conftest import (
+    APPROVAL_ROLE,
+    GOV_BUCKET,
+    GROUP,
+    MODEL_COPIES,
+    MODEL_DATA_URL,
+    POLICY,
+    World,
+    checks_bytes,
+)
 
 READ_ONLY = {"DescribeModelPackage", "HeadObject", "GetObject"}
 
@@ -38,7 +48,42 @@ def test_governance_approval_is_allowed_and_gate_only_reads(world: World) -> Non
     assert result.facts["policy"] == POLICY
     assert result.facts["model_data_url"] == "s3://team-bucket/p/model/model.tar.gz"
     assert result.facts["checks"]["version_id"]
+    assert result.facts["model_copy"] == {
+        "s3_uri": world.models[arn]["model_read_from"],
+        "version_id": world.models[arn]["model_version_id"],
+        "sha256": world.models[arn]["model_sha256"],
+        "bytes": len(f"model of {arn}"),
+        "source": MODEL_DATA_URL,
+    }
     assert set(world.calls) <= READ_ONLY and "DescribeModelPackage" in world.calls
+
+
+def test_a_model_swapped_in_the_team_bucket_after_approval_changes_nothing(world: World) -> None:
+    """The team overwrites model.tar.gz after the decision; copy-artifacts copies the new version
+    next to the verified one. The gate still deploys the verified copy, byte for byte: the team's
+    object is never read, and the new copy is not the one checks.json names."""
+    arn = world.register()
+    world.approve(arn)
+    world.gov_s3.create_bucket(Bucket="team-bucket")
+    world.gov_s3.put_object(Bucket="team-bucket", Key="p/model/model.tar.gz", Body=b"swapped")
+    swapped = world.copy_model("team-v-swapped", b"swapped")
+    world.calls.clear()
+    result = gate(world, arn)
+    assert result.allowed, result.refusal
+    copy = result.facts["model_copy"]
+    assert copy["s3_uri"] == world.models[arn]["model_read_from"] != swapped["model_read_from"]
+    assert copy["sha256"] == hashlib.sha256(f"model of {arn}".encode()).hexdigest()
+    assert copy["sha256"] != swapped["model_sha256"]
+
+
+def test_model_refusals_name_the_copy_and_the_fix(world: World) -> None:
+    arn, _ = _model_digest(world)
+    refusal = gate(world, arn).refusal
+    assert refusal.field == "checks.json verification.model_sha256"
+    assert "not the verified " + "e" * 64 in refusal.problem and "approval" in refusal.fix
+    assert not refusal.aws_error
+    arn, _ = _model_missing(world)
+    assert gate(world, arn).refusal.aws_error  # exit code 3: an AWS error made it refuse
 
 
 def _other_package(world: World) -> str:
@@ -172,6 +217,52 @@ def _policy_not_accepted(world: World):
     return arn, None
 
 
+def _model_unverified(world: World):
+    # checks.json from before Verify recorded the model copy it scored.
+    arn = world.register()
+    world.approve(arn, body=checks_bytes(arn))
+    return arn, None
+
+
+def _model_elsewhere(world: World):
+    # The pin names a governance copy of ANOTHER artifact (a model the team uploaded elsewhere).
+    arn = world.register()
+    key = "artifacts/team-bucket/other/model.tar.gz/v1"
+    body = b"a model that was never this package's"
+    version = world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=body)["VersionId"]
+    pin = {
+        "model_read_from": f"s3://{GOV_BUCKET}/{key}",
+        "model_version_id": version,
+        "model_sha256": hashlib.sha256(body).hexdigest(),
+    }
+    world.approve(arn, body=checks_bytes(arn, model=pin))
+    return arn, None
+
+
+def _model_missing(world: World):
+    arn = world.register()
+    pin = {**world.models[arn], "model_read_from": f"s3://{GOV_BUCKET}/{MODEL_COPIES}never"}
+    world.approve(arn, body=checks_bytes(arn, model=pin))
+    return arn, None
+
+
+def _model_overwritten(world: World):
+    arn = world.register()
+    world.approve(arn)
+    pin = world.models[arn]
+    key = pin["model_read_from"].split(f"s3://{GOV_BUCKET}/", 1)[1]
+    world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=b"a newer version of the copy")
+    return arn, None
+
+
+def _model_digest(world: World):
+    # The recorded sha256 is not the copy's (what a copy altered in place would look like).
+    arn = world.register()
+    pin = {**world.models[arn], "model_sha256": "e" * 64}
+    world.approve(arn, body=checks_bytes(arn, model=pin))
+    return arn, None
+
+
 SCENARIOS: dict[str, Callable[[World], tuple[str, GateConfig | None]]] = {
     "package-arn": _package_arn,
     "package-unreadable": _unreadable,
@@ -190,6 +281,11 @@ SCENARIOS: dict[str, Callable[[World], tuple[str, GateConfig | None]]] = {
     "checks-not-approved": _checks_not_approved,
     "policy-mismatch": _policy_mismatch,
     "policy-not-accepted": _policy_not_accepted,
+    "model-unverified": _model_unverified,
+    "model-elsewhere": _model_elsewhere,
+    "model-missing": _model_missing,
+    "model-overwritten": _model_overwritten,
+    "model-digest": _model_digest,
 }
 
 
@@ -224,7 +320,8 @@ def test_forged_record_by_other_principal_names_it(world: World) -> None:
 
 def test_wildcard_policy_version_is_accepted(world: World) -> None:
     arn = world.register()
-    world.approve(arn, body=checks_bytes(arn, policy={**POLICY, "version": "7"}))
+    policy = {**POLICY, "version": "7"}
+    world.approve(arn, body=checks_bytes(arn, policy=policy, model=world.models[arn]))
     accepted = parse_accepted_policies("default@*")
     config = dataclasses.replace(world.config, accepted_policies=accepted)
     assert gate(world, arn, config).allowed
@@ -275,7 +372,7 @@ def test_shim_writes_botocore_shaped_last_modified_by(world: World) -> None:
 
 def test_checks_uri_in_the_governance_bucket_is_followed(world: World) -> None:
     arn = world.register()
-    body = checks_bytes(arn)
+    body = checks_bytes(arn, model=world.models[arn])
     key = "clearance-approval/elsewhere/checks.json"
     version_id = world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=key, Body=body)["VersionId"]
     metadata = world.record(arn, body, version_id)

@@ -18,14 +18,18 @@ from clearance.registry import apply_decision
 from .conftest import GOV_BUCKET, POLICY, World
 
 
-def _decision(arn: str) -> Decision:
+def _decision(arn: str, model: dict) -> Decision:
     check = Check("auc", "model_quality", "auc", True, (0.9,), {"min": 0.7}, "0.9 >= 0.7")
-    return Decision(arn, POLICY, "Approved", (check,), evaluated_at="2026-11-28T06:00:00Z")
+    verification = {"manifest_sha256": "cd" * 32, **model}  # Verify's record of the model copy
+    return Decision(
+        arn, POLICY, "Approved", (check,), evaluated_at="2026-11-28T06:00:00Z",
+        verification=verification,
+    )  # fmt: skip
 
 
 def test_update_records_the_checks_location_and_the_gate_follows_it(world: World) -> None:
     arn = world.register()
-    decision = _decision(arn)
+    decision = _decision(arn, world.models[arn])
     location = update.publish_checks(
         world.gov_s3, f"s3://{GOV_BUCKET}/clearance-approval/checks", decision
     )

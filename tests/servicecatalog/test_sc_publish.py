@@ -80,6 +80,73 @@ def test_upload_puts_every_file_once_with_its_digest(
     assert "uploaded" not in out and out.count("unchanged") == len(manifest["files"])
 
 
+def test_bundle_bucket_lets_team_deploy_roles_read_only_the_approval_code(
+    aws: LocalAWS, bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SSE-S3 (aws/s3 admits no other account) and one Allow: GetObject on clearance.zip only."""
+    assert publish.main(["--bundle", str(bundle), "--upload-only", "--create-bucket"]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    s3 = aws.client("s3")
+    rules = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    code = manifest["keys"]["approval"]
+    assert s3.head_object(Bucket=BUCKET, Key=code)["ServerSideEncryption"] == "AES256"
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    (allow,) = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert allow["Action"] == "s3:GetObject"
+    assert allow["Resource"] == [
+        f"arn:aws:s3:::{BUCKET}/{manifest['prefix']}/approval/*/clearance.zip"
+    ]
+    assert allow["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-exampleorg01"}
+    roles = allow["Condition"]["ArnLike"]["aws:PrincipalArn"]
+    assert roles == ["arn:aws:iam::*:role/sagemaker-*-gate", "arn:aws:iam::*:role/sagemaker-*-test"]
+    assert re.fullmatch(
+        rf"{re.escape(manifest['prefix'])}/approval/[0-9a-f]{{16}}/clearance.zip", code
+    )
+
+
+def test_republish_upgrades_an_existing_kms_bucket_and_keeps_older_code_readable(
+    aws: LocalAWS, bundle: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bucket from the old publish (aws/s3 objects, TLS-only policy, an older bundle version):
+    objects are put again with SSE-S3, and the older version's code key stays readable."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_encryption(
+        Bucket=BUCKET,
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}}]
+        },
+    )
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    code = manifest["keys"]["approval"]
+    entry = manifest["files"][code]
+    s3.put_object(
+        Bucket=BUCKET,
+        Key=code,
+        Body=(bundle / entry["path"]).read_bytes(),
+        Metadata={"sha256": entry["sha256"]},
+    )
+    assert s3.head_object(Bucket=BUCKET, Key=code)["ServerSideEncryption"] == "aws:kms"
+    older = publish.bundle_bucket_policy(
+        BUCKET, [publish.approval_code_resource(BUCKET, "clearance/0.0.9")], "o-exampleorg01"
+    )
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(older))
+    argv = ["--bundle", str(bundle), "--upload-only"]
+    assert publish.main(argv) == 0
+    assert s3.head_object(Bucket=BUCKET, Key=code)["ServerSideEncryption"] == "AES256"
+    assert f"uploaded  s3://{BUCKET}/{code}" in capsys.readouterr().out
+    policy = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    (allow,) = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert allow["Resource"] == sorted(
+        publish.approval_code_resource(BUCKET, p) for p in ("clearance/0.0.9", manifest["prefix"])
+    )
+    assert publish.main(argv) == 0  # idempotent: nothing uploaded, the same policy
+    assert "uploaded" not in capsys.readouterr().out
+    again = json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"])
+    assert again == policy
+
+
 def test_missing_bucket_is_one_error_line(
     aws: LocalAWS, bundle: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -6,12 +6,18 @@ endpoint-config-template.yml once per stage with the files it writes.
     python deploy/build.py --model-package-group-name G --model-execution-role-arn R \
         --sagemaker-project-name N --sagemaker-project-id I \
         --data-capture-uri s3://bucket/datacapture --kms-key-id arn:aws:kms:... \
-        [--model-package-arn ARN] [--export-dir .]
+        [--model-package-arn ARN] [--gate-result gate.json] [--export-dir .]
 
-Without --model-package-arn it takes the newest Approved package of the group (what the Approved
-state-change event that started the pipeline points at). It writes, into --export-dir:
+It runs twice in the Build stage (deploy/buildspec.yml), around the deploy gate:
 
-    model-package-arn.txt          the package the deploy gate checks before anything is created
+1. without --gate-result: it takes --model-package-arn, or else the newest Approved package of the
+   group (what the Approved state-change event that started the pipeline points at), checks both
+   stage configs and writes ``model-package-arn.txt``: the package the gate checks;
+2. with --gate-result (``clearance deploy-gate --json``'s output, which must allow that package):
+   it writes the stage parameters. The Model is created from the package's image and the
+   GOVERNANCE COPY of its model the gate checked against what the approval verified
+   (``facts.model_copy.s3_uri``), never from the team's ModelDataUrl, which the team can overwrite:
+
     staging-config-export.json     {"Parameters": {...}, "Tags": {...}} for the staging stack
                                    (endpoint <project name>-<project id>-staging)
     prod-config-export.json        the same for production
@@ -97,11 +103,42 @@ def load_stage(stage: str, config_dir: Path = HERE) -> dict[str, str]:
     return params
 
 
-def export(stage: str, package_arn: str, common: dict[str, str], config_dir: Path = HERE) -> dict:
+def served_model(gate_result: dict[str, Any], package_arn: str) -> dict[str, str]:
+    """Image and ModelDataUrl (the verified governance copy) from the gate's allowing result."""
+    field = "--gate-result"
+    if not isinstance(gate_result, dict) or gate_result.get("allowed") is not True:
+        raise ConfigError(field, "the deploy gate did not allow a package", "Deploy nothing")
+    if gate_result.get("model_package_arn") != package_arn:
+        raise ConfigError(
+            field, f"is for {gate_result.get('model_package_arn')!r}, not {package_arn}", "Re-run"
+        )
+    facts = gate_result.get("facts") or {}
+    image = facts.get("image")
+    copy = (facts.get("model_copy") or {}).get("s3_uri")
+    if not isinstance(image, str) or not image:
+        raise ConfigError(field, "names no container image", "Re-run the gate")
+    if not isinstance(copy, str) or not copy.startswith("s3://"):
+        raise ConfigError(field, "names no verified model copy", "Re-run the gate")
+    return {"Image": image, "ModelDataUrl": copy}
+
+
+def export(
+    stage: str,
+    package_arn: str,
+    common: dict[str, str],
+    served: dict[str, str],
+    config_dir: Path = HERE,
+) -> dict:
     """One stage's CloudFormation template configuration file (CodePipeline's format)."""
     if not PACKAGE_ARN.fullmatch(package_arn):
         raise ConfigError("--model-package-arn", f"{package_arn!r} is not versioned", "Fix it")
-    params = {**load_stage(stage, config_dir), **common, "ModelPackageName": package_arn}
+    params = {
+        **load_stage(stage, config_dir),
+        **common,
+        "ModelPackageName": package_arn,
+        "Image": served["Image"],
+        "ModelDataUrl": served["ModelDataUrl"],
+    }
     # New package or new settings -> new Model/EndpointConfig names (CloudFormation replaces
     # custom-named resources only under a new name); the same inputs redeploy as a no-op.
     digest = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()
@@ -141,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-capture-uri", required=True)
     parser.add_argument("--kms-key-id", required=True)
     parser.add_argument("--export-dir", type=Path, default=Path("."))
+    parser.add_argument(
+        "--gate-result", type=Path, default=None, help="clearance deploy-gate --json output"
+    )
     args = parser.parse_args(argv)
     try:
         arn = args.model_package_arn
@@ -155,7 +195,16 @@ def main(argv: list[str] | None = None) -> int:
             "DataCaptureUploadPath": args.data_capture_uri,
             "KmsKeyId": args.kms_key_id,
         }
-        exports = {stage: export(stage, arn, common) for stage in STAGES}
+        for stage in STAGES:
+            load_stage(stage)  # fail before the gate runs, not after
+        exports = {}
+        if args.gate_result is not None:
+            try:
+                gate_result = json.loads(args.gate_result.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise ConfigError("--gate-result", f"cannot be read ({exc})", "Re-run") from exc
+            served = served_model(gate_result, arn)
+            exports = {stage: export(stage, arn, common, served) for stage in STAGES}
     except ConfigError as exc:
         print(f"ERROR: {exc}", file=sys.stderr)
         return 2
@@ -167,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     for stage, doc in exports.items():
         path = args.export_dir / f"{stage}-config-export.json"
         path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    print(f"deploying {arn}")
+    print(f"deploying {arn}" if exports else f"checking {arn} (the deploy gate runs next)")
     return 0
 
 

@@ -22,6 +22,16 @@ COMMON = {
     "DataCaptureUploadPath": "s3://bucket/datacapture",
     "KmsKeyId": "arn:aws:kms:{{ cookiecutter.aws_region }}:111111111111:key/k",
 }
+# The verified governance copy the deploy gate names (clearance deploy-gate --json).
+COPY = "s3://clearance-gov-222222222222/artifacts/team-bucket/run/model/model.tar.gz/v1"
+IMAGE = "683313688378.dkr.ecr.{{ cookiecutter.aws_region }}.amazonaws.com/sagemaker-xgboost:1.7-1"
+SERVED = {"Image": IMAGE, "ModelDataUrl": COPY}
+GATE = {
+    "model_package_arn": ARN,
+    "allowed": True,
+    "refusal": None,
+    "facts": {"image": IMAGE, "model_copy": {"s3_uri": COPY, "sha256": "ab" * 32}},
+}
 
 
 def _load(name: str, path: Path):
@@ -54,9 +64,10 @@ def test_prod_autoscales_and_runs_more_than_one_instance() -> None:
 
 @pytest.mark.parametrize("stage", build.STAGES)
 def test_export_sets_exactly_the_template_parameters(stage: str) -> None:
-    doc = build.export(stage, ARN, COMMON)
+    doc = build.export(stage, ARN, COMMON, SERVED)
     assert set(doc["Parameters"]) == set(_template()["Parameters"])
     assert doc["Parameters"]["ModelPackageName"] == ARN
+    assert doc["Parameters"]["ModelDataUrl"] == COPY  # the verified copy, not the team's object
     assert doc["Tags"]["clearance:model-package-arn"] == ARN
     for name, spec in _template()["Parameters"].items():
         value = doc["Parameters"][name]
@@ -93,7 +104,7 @@ def test_bad_stage_config_is_refused(tmp_path: Path, change: dict, problem: str)
 
 def test_unversioned_arn_is_refused() -> None:
     with pytest.raises(build.ConfigError, match="versioned"):
-        build.export("staging", ARN.rsplit("/", 1)[0], COMMON)
+        build.export("staging", ARN.rsplit("/", 1)[0], COMMON, SERVED)
 
 
 def test_latest_approved_asks_for_the_newest_approved() -> None:
@@ -108,22 +119,46 @@ def test_latest_approved_asks_for_the_newest_approved() -> None:
     assert registry.kwargs["SortOrder"] == "Descending"
 
 
-def test_main_writes_the_artifacts(tmp_path: Path) -> None:
-    code = build.main(
+def _main(tmp_path: Path, *extra: str) -> int:
+    return build.main(
         [
             "--model-package-group-name", "g-1", "--model-package-arn", ARN,
             "--model-execution-role-arn", COMMON["ModelExecutionRoleArn"],
             "--sagemaker-project-name", COMMON["SageMakerProjectName"],
             "--sagemaker-project-id", COMMON["SageMakerProjectId"],
             "--data-capture-uri", COMMON["DataCaptureUploadPath"],
-            "--kms-key-id", COMMON["KmsKeyId"], "--export-dir", str(tmp_path),
+            "--kms-key-id", COMMON["KmsKeyId"], "--export-dir", str(tmp_path), *extra,
         ]
     )  # fmt: skip
-    assert code == 0
+
+
+def test_main_writes_the_package_then_after_the_gate_the_stage_parameters(tmp_path: Path) -> None:
+    assert _main(tmp_path) == 0
     assert (tmp_path / "model-package-arn.txt").read_text().strip() == ARN
+    assert not list(tmp_path.glob("*-config-export.json"))  # nothing to deploy before the gate
+    (tmp_path / "gate.json").write_text(json.dumps(GATE))
+    assert _main(tmp_path, "--gate-result", str(tmp_path / "gate.json")) == 0
     for stage in build.STAGES:
         doc = json.loads((tmp_path / f"{stage}-config-export.json").read_text())
         assert doc["Parameters"]["StageName"] == stage
+        assert doc["Parameters"]["ModelDataUrl"] == COPY and doc["Parameters"]["Image"] == IMAGE
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ({"allowed": False}, "did not allow"),
+        ({"model_package_arn": ARN[:-1] + "4"}, "not " + ARN),
+        ({"facts": {"image": IMAGE}}, "no verified model copy"),
+    ],
+)
+def test_a_refused_or_other_gate_result_writes_nothing(
+    tmp_path: Path, change: dict, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "gate.json").write_text(json.dumps({**GATE, **change}))
+    assert _main(tmp_path, "--gate-result", str(tmp_path / "gate.json")) == 2
+    assert problem in capsys.readouterr().err
+    assert not list(tmp_path.glob("*-config-export.json"))
 
 
 def test_payload_is_feature_rows_without_label() -> None:

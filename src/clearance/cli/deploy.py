@@ -6,6 +6,7 @@
         --governance-bucket BUCKET --accepted-policies "id@version ..." \
         [--model-package-group NAME] [--checks-key TEMPLATE] [--json]
         [--require-staging-pass [--staging-report endpoint-checks.json]]
+        [--expect-model-data-url s3://<governance copy>]
 
     clearance endpoint-check --endpoint-name NAME --model-package-arn ARN --payload rows.csv \
         [--policy endpoint_policy.yaml] [--stage staging] [--endpoint-url URL] \
@@ -61,6 +62,12 @@ def add_gate_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="the TestStaging report (pipeline artifact); default: the package's tags",
     )
+    parser.add_argument(
+        "--expect-model-data-url",
+        default=None,
+        help="refuse unless the verified model copy is this URI (GateProd: the prod stack's "
+        "ModelDataUrl parameter, written at Build)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
@@ -88,6 +95,15 @@ def run_gate(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -
         return USAGE
     sm, s3 = clients or _clients("sagemaker", "s3")
     result = gate.check_package(sm, s3, args.model_package_arn, config)
+    copy = (result.facts.get("model_copy") or {}).get("s3_uri")
+    if result.allowed and args.expect_model_data_url and copy != args.expect_model_data_url:
+        result.refusal = gate.Refusal(
+            "model-elsewhere",
+            "ModelDataUrl",
+            f"the stack would serve {args.expect_model_data_url[:200]}, not the verified copy "
+            f"{copy}",
+            "Deploy the stage parameters the Build stage wrote from the gate's result",
+        )
     if result.allowed and args.require_staging_pass:
         passed, reason = _staging(sm, args)
         result.facts["staging"] = reason
@@ -108,7 +124,8 @@ def run_gate(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -
         print(
             f"ALLOWED {args.model_package_arn}: approved by {result.facts.get('approved_by')}, "
             f"policy {policy.get('id')}@{policy.get('version')}, "
-            f"checks.json sha256 {result.facts['checks']['sha256'][:12]}"
+            f"checks.json sha256 {result.facts['checks']['sha256'][:12]}, "
+            f"model {copy} (sha256 {result.facts['model_copy']['sha256'][:12]}, verified)"
         )
     return OK
 

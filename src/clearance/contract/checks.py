@@ -8,7 +8,8 @@ the evidence tools::
      "checks": [{"id", "report", "metric", "passed", "outcome", "values", "bounds", "reason",
                  and when measured "value", "interval", "n", "group_sizes", "needed_n",
                  "reported"}],
-     "verification": {"manifest_sha256", "model_sha256", "rows"}, "on_inconclusive": ...,
+     "verification": {"manifest_sha256", "model_sha256", "rows",
+                      "model_read_from"?, "model_version_id"?}, "on_inconclusive": ...,
      "evaluated_at": "...Z", "reports": {kind: {"slot", "s3_uri", "sha256",
         "read_from"?, "version_id"?, "source_version_id"?}},
      "model_kind": ..., "not_applicable": [rule ids]}
@@ -17,6 +18,12 @@ Each ``reports`` entry pins the bytes the decision read: ``sha256`` (hex) of tho
 they came from the governance bucket, ``read_from`` (the copy's s3:// URI), ``version_id`` (the
 copy's S3 VersionId) and ``source_version_id`` (the team object's version it was copied from).
 The pin keys are optional (older files stay valid) but typed when present.
+
+``verification`` pins the model the same way: ``model_sha256`` (the bytes Verify scored) and, when
+Verify read the model from its governance copy, ``model_read_from`` (that copy's s3:// URI) and
+``model_version_id`` (its S3 VersionId). The parser accepts a verification without them (older
+files); the deploy gate refuses one (:mod:`clearance.deploy.model_copy`): it deploys exactly the
+copy recorded here.
 
 It is written canonically (sorted keys, two-space indent, trailing newline) so the sha256 of the
 file's bytes equals :attr:`Decision.sha256`, the digest the registry metadata records. The parser
@@ -289,6 +296,8 @@ def decision_from_json(doc: Any) -> Decision:
         verification is None or isinstance(verification, dict),
         "checks.json: verification must be an object",
     )
+    if verification is not None:
+        _check_model_pin(verification)
     on_inconclusive = doc.get("on_inconclusive")
     _require(
         on_inconclusive in (None, "reject", "pending"),
@@ -335,6 +344,34 @@ def _check_pin(kind: str, pin: Any) -> None:
     _require(
         pin.get("read_from") is None or str(pin["read_from"]).startswith("s3://"),
         f"checks.json: reports.{kind}.read_from must be an s3:// URI",
+    )
+
+
+MODEL_PIN_KEYS = ("model_read_from", "model_version_id")
+
+
+def _check_model_pin(verification: Mapping[str, Any]) -> None:
+    """``verification``'s model pin: sha256 is 64 lowercase hex; the copy's URI and version are
+    short strings (an s3:// URI), both or neither."""
+    digest = verification.get("model_sha256")
+    _require(
+        digest is None or (isinstance(digest, str) and len(digest) == 64 and set(digest) <= _HEX64),
+        "checks.json: verification.model_sha256 must be 64 lowercase hex digits",
+    )
+    for key in MODEL_PIN_KEYS:
+        value = verification.get(key)
+        _require(
+            value is None or (isinstance(value, str) and 0 < len(value) <= 2048),
+            f"checks.json: verification.{key} must be a non-empty string",
+        )
+    where = verification.get("model_read_from")
+    _require(
+        where is None or where.startswith("s3://"),
+        "checks.json: verification.model_read_from must be an s3:// URI",
+    )
+    _require(
+        (where is None) == (verification.get("model_version_id") is None),
+        "checks.json: verification.model_read_from and model_version_id go together",
     )
 
 

@@ -25,6 +25,9 @@ checks-other-package        checks.json decides another package
 checks-not-approved         checks.json's decision is not Approved
 policy-mismatch             checks.json's policy differs from the clearance:policy-* record
 policy-not-accepted         the policy id/version is not one this deploy accepts
+model-unverified ... digest the model: checks.json must record the governance copy Verify scored,
+                            and that copy (pinned version, still the latest) must have the verified
+                            sha256 (:mod:`clearance.deploy.model_copy`)
 ==========================  =====================================================================
 
 Why ``LastModifiedBy``: DescribeModelPackage returns the IAM identity of the principal that last
@@ -40,6 +43,7 @@ the team account with a read-only role.
 
 Calls made: sagemaker:DescribeModelPackage, s3:GetObject/GetObjectVersion and s3:HeadObject on the
 governance bucket. Nothing is created or changed (a test records every call).
+``facts["model_copy"]`` is what the deploy serves: the governance copy (stack ``ModelDataUrl``).
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from clearance.deploy.model_copy import check_model_copy
+from clearance.deploy.refusal import REFUSAL_CODES, Refusal, Refused, aws_problem, refuse
 
 __all__ = [
     "APPROVED",
@@ -82,26 +89,6 @@ METADATA_KEYS = (
 URI_KEY = "clearance:checks-uri"
 VERSION_ID_KEY = "clearance:checks-version-id"
 
-REFUSAL_CODES = (
-    "package-arn",
-    "package-unreadable",
-    "wrong-group",
-    "not-approved",
-    "approver-unknown",
-    "approver-not-governance",
-    "record-missing",
-    "record-not-approved",
-    "checks-elsewhere",
-    "checks-missing",
-    "checks-unversioned",
-    "checks-overwritten",
-    "checks-digest",
-    "checks-other-package",
-    "checks-not-approved",
-    "policy-mismatch",
-    "policy-not-accepted",
-)
-
 PACKAGE_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
     r"model-package/(?P<group>[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62})/(?P<version>[1-9][0-9]{0,9})"
@@ -115,23 +102,6 @@ ASSUMED_ROLE_ARN = re.compile(
 )
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_CHECKS_BYTES = 4 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """Why the deploy is refused: one code and one ``ERROR:`` line."""
-
-    code: str
-    field: str
-    problem: str
-    fix: str
-    aws_error: bool = False  # the refusal comes from an AWS error (exit code 3, not 1)
-
-    def line(self) -> str:
-        return f"ERROR: {self.field}: {self.problem}. {self.fix}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"code": self.code, "field": self.field, "problem": self.problem, "fix": self.fix}
 
 
 @dataclass(frozen=True)
@@ -175,18 +145,6 @@ class GateResult:
         }
 
 
-class _Refused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal.line())
-        self.refusal = refusal
-
-
-def _refuse(code: str, field_: str, problem: str, fix: str, aws_error: bool = False) -> _Refused:
-    if code not in REFUSAL_CODES:  # a typo here would otherwise invent an undocumented code
-        raise ValueError(f"unknown refusal code {code}")
-    return _Refused(Refusal(code, field_, problem, fix, aws_error))
-
-
 def parse_accepted_policies(text: str | Iterable[str]) -> dict[str, frozenset[str]]:
     """``"default@1 default@2 strict@*"`` (or a list of such items) -> {id: versions}."""
     items = text.replace(",", " ").split() if isinstance(text, str) else list(text)
@@ -208,22 +166,14 @@ def role_of(identity_arn: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _aws_problem(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
-    error = response.get("Error", {}) if isinstance(response, dict) else {}
-    code = error.get("Code") or type(exc).__name__
-    message = str(error.get("Message") or exc)[:200]
-    return f"{code}: {message}"
-
-
 def _describe(sm: Any, arn: str) -> dict[str, Any]:
     try:
         return sm.describe_model_package(ModelPackageName=arn)
     except Exception as exc:  # noqa: BLE001 - any failure to read is a refusal, never a crash
-        raise _refuse(
+        raise refuse(
             "package-unreadable",
             "model_package_arn",
-            f"DescribeModelPackage failed ({_aws_problem(exc)})",
+            f"DescribeModelPackage failed ({aws_problem(exc)})",
             "Check the ARN and that the deploy role may describe the governance registry",
             aws_error=True,
         ) from exc
@@ -232,7 +182,7 @@ def _describe(sm: Any, arn: str) -> dict[str, Any]:
 def _check_status(described: Mapping[str, Any]) -> None:
     status = described.get("ModelApprovalStatus")
     if status != APPROVED:
-        raise _refuse(
+        raise refuse(
             "not-approved",
             "ModelApprovalStatus",
             f"is {status!r}: only Approved packages deploy (set back to Rejected: not promoted)",
@@ -244,7 +194,7 @@ def _check_approver(described: Mapping[str, Any], config: GateConfig) -> str:
     identity = (described.get("LastModifiedBy") or {}).get("IamIdentity") or {}
     arn = identity.get("Arn")
     if not isinstance(arn, str) or not arn:
-        raise _refuse(
+        raise refuse(
             "approver-unknown",
             "LastModifiedBy",
             "names no IAM identity, so nothing shows the approval came from governance",
@@ -252,7 +202,7 @@ def _check_approver(described: Mapping[str, Any], config: GateConfig) -> str:
         )
     expected = role_of(config.approval_role_arn)
     if role_of(arn) != expected:
-        raise _refuse(
+        raise refuse(
             "approver-not-governance",
             "LastModifiedBy",
             f"{arn[:160]} made the last change, not the approval role {config.approval_role_arn}",
@@ -265,14 +215,14 @@ def _check_approver(described: Mapping[str, Any], config: GateConfig) -> str:
 def _check_record(metadata: Mapping[str, str]) -> None:
     missing = [key for key in METADATA_KEYS if not metadata.get(key)]
     if missing:
-        raise _refuse(
+        raise refuse(
             "record-missing",
             "CustomerMetadataProperties",
             f"lacks {', '.join(missing)}",
             "Have the governance approval pipeline record its decision",
         )
     if metadata["clearance:decision"] != APPROVED:
-        raise _refuse(
+        raise refuse(
             "record-not-approved",
             "clearance:decision",
             f"is {metadata['clearance:decision']!r}",
@@ -292,29 +242,29 @@ def _read_checks(
             kwargs["VersionId"] = pinned or latest
         body = s3.get_object(**kwargs)["Body"].read(MAX_CHECKS_BYTES + 1)
     except Exception as exc:  # noqa: BLE001 - unreadable evidence refuses the deploy
-        raise _refuse(
+        raise refuse(
             "checks-missing",
             "checks.json",
-            f"{where} cannot be read ({_aws_problem(exc)})",
+            f"{where} cannot be read ({aws_problem(exc)})",
             "Deploy only packages the governance approval pipeline decided",
             aws_error=True,
         ) from exc
     if not latest or latest == "null":
-        raise _refuse(
+        raise refuse(
             "checks-unversioned",
             "checks.json",
             f"{where} has no S3 version, so it could have been replaced unnoticed",
             "Enable versioning on the governance bucket and re-run the approval",
         )
     if pinned and pinned != latest:
-        raise _refuse(
+        raise refuse(
             "checks-overwritten",
             "checks.json",
             f"{where} was replaced after the decision (pinned version {pinned}, latest {latest})",
             "Investigate the overwrite; re-run the approval to decide again",
         )
     if len(body) > MAX_CHECKS_BYTES:
-        raise _refuse(
+        raise refuse(
             "checks-missing", "checks.json", f"{where} is over 4 MiB", "Re-run the approval"
         )
     return body, latest
@@ -322,11 +272,11 @@ def _read_checks(
 
 def _check_checks(
     body: bytes, arn: str, metadata: Mapping[str, str], config: GateConfig, where: str
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     digest = hashlib.sha256(body).hexdigest()
     recorded = metadata["clearance:checks-sha256"].lower()
     if not SHA256_HEX.fullmatch(recorded) or digest != recorded:
-        raise _refuse(
+        raise refuse(
             "checks-digest",
             "clearance:checks-sha256",
             f"{recorded[:64]} does not match the governance checks.json {where} (sha256 {digest})",
@@ -337,14 +287,14 @@ def _check_checks(
     except ValueError:
         doc = None
     if not isinstance(doc, dict) or doc.get("model_package_arn") != arn:
-        raise _refuse(
+        raise refuse(
             "checks-other-package",
             "checks.json",
             f"{where} decides {str((doc or {}).get('model_package_arn'))[:160]}, not {arn}",
             "Re-run the approval for this package",
         )
     if doc.get("decision") != APPROVED:
-        raise _refuse(
+        raise refuse(
             "checks-not-approved",
             "checks.json",
             f"decision is {doc.get('decision')!r}",
@@ -353,7 +303,7 @@ def _check_checks(
     policy = doc.get("policy") if isinstance(doc.get("policy"), dict) else {}
     for part in ("id", "version", "sha256"):
         if str(policy.get(part)) != metadata[f"clearance:policy-{part}"]:
-            raise _refuse(
+            raise refuse(
                 "policy-mismatch",
                 f"clearance:policy-{part}",
                 f"{metadata[f'clearance:policy-{part}']!r} differs from checks.json's "
@@ -363,13 +313,13 @@ def _check_checks(
     versions = config.accepted_policies.get(str(policy["id"]), frozenset())
     if "*" not in versions and str(policy["version"]) not in versions:
         accepted = " ".join(f"{k}@{v}" for k, vs in config.accepted_policies.items() for v in vs)
-        raise _refuse(
+        raise refuse(
             "policy-not-accepted",
             "clearance:policy-version",
             f"{policy['id']}@{policy['version']} is not a policy this deploy accepts ({accepted})",
             "Re-decide the package under an accepted policy, or have governance accept it",
         )
-    return {"id": policy["id"], "version": policy["version"], "sha256": policy["sha256"]}
+    return {"id": policy["id"], "version": policy["version"], "sha256": policy["sha256"]}, doc
 
 
 def _checks_key(metadata: Mapping[str, str], config: GateConfig, group: str, version: str) -> str:
@@ -378,7 +328,7 @@ def _checks_key(metadata: Mapping[str, str], config: GateConfig, group: str, ver
         return config.checks_key.format(group=group, version=version)
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     if not uri.startswith("s3://") or bucket != config.governance_bucket or not key:
-        raise _refuse(
+        raise refuse(
             "checks-elsewhere",
             URI_KEY,
             f"{uri[:160]} is not in the governance bucket {config.governance_bucket}",
@@ -404,7 +354,7 @@ def check_package(sm: Any, s3: Any, package_arn: str, config: GateConfig) -> Gat
     try:
         match = PACKAGE_ARN.fullmatch(str(package_arn or ""))
         if not match:
-            raise _refuse(
+            raise refuse(
                 "package-arn",
                 "model_package_arn",
                 f"{str(package_arn)[:160]!r} is not a versioned model package ARN",
@@ -414,7 +364,7 @@ def check_package(sm: Any, s3: Any, package_arn: str, config: GateConfig) -> Gat
         result.facts = _facts(described)
         group = described.get("ModelPackageGroupName") or match["group"]
         if config.model_package_group and group != config.model_package_group:
-            raise _refuse(
+            raise refuse(
                 "wrong-group",
                 "ModelPackageGroupName",
                 f"{group!r} is not this team's group {config.model_package_group!r}",
@@ -427,9 +377,13 @@ def check_package(sm: Any, s3: Any, package_arn: str, config: GateConfig) -> Gat
         key = _checks_key(metadata, config, match["group"], match["version"])
         body, version_id = _read_checks(s3, config, key, metadata.get(VERSION_ID_KEY))
         where = f"s3://{config.governance_bucket}/{key}"
-        result.facts["policy"] = _check_checks(body, package_arn, metadata, config, where)
+        result.facts["policy"], doc = _check_checks(body, package_arn, metadata, config, where)
         result.facts["checks"] = {"s3_uri": where, "version_id": version_id}
         result.facts["checks"]["sha256"] = metadata["clearance:checks-sha256"]
-    except _Refused as refused:
+        model_data_url = result.facts["model_data_url"]
+        result.facts["model_copy"] = check_model_copy(
+            s3, doc, model_data_url, config.governance_bucket
+        )
+    except Refused as refused:
         result.refusal = refused.refusal
     return result

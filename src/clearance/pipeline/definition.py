@@ -281,6 +281,7 @@ def get_approval_pipeline(
             str(WHEELS_DIR),
             "--allowed-buckets",
             ",".join(buckets),
+            *(["--evidence-bucket", evidence_bucket] if evidence_bucket else []),
         ],
     )
     verify = ProcessingStep(

@@ -28,7 +28,7 @@ from clearance.registry.apply import (
     approval_description,
     decision_metadata,
 )
-from clearance.registry.bundle_fetch import fetch_bundle
+from clearance.registry.bundle_fetch import fetch_bundle, fetch_bundle_pinned
 from clearance.registry.champion import champion_values
 from clearance.registry.fetch import (
     SLOTS,
@@ -52,6 +52,7 @@ __all__ = [
     "champion_values",
     "decision_metadata",
     "fetch_bundle",
+    "fetch_bundle_pinned",
     "fetch_reports",
     "parse_s3_uri",
     "quality_inputs",

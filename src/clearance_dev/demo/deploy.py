@@ -10,12 +10,18 @@ pipeline does on AWS, on the stand-in:
 The Rejected package and a forged one (a new version "approved" by another principal with a copy
 of the genuine clearance:* record) are refused with their one-line reasons; nothing is created for
 them (the stage counts the endpoint configs before and after).
+
+The model served is the governance copy the approval verified (``facts["model_copy"]``), never the
+team's ModelDataUrl. With ``swap``, the team replaces its model.tar.gz after the approval (and
+copy-artifacts copies the new version); the gate still deploys, and the stage asserts that the
+bytes served are the verified ones, not the swapped ones (``summary["swap"]``).
 """
 
 from __future__ import annotations
 
 import csv
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -23,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.deploy import endpoint_checks, gate
+from clearance_dev.demo.deploy_swap import Swap, served_model, swap_and_gate, swap_team_model
 from clearance_dev.deploy_stack import deploy_stage, load_stage_parameters
 from clearance_dev.endpoint import LocalEndpoint, http_invoker
 
@@ -94,6 +101,7 @@ def run(
     monitoring: dict[str, Any],
     note: Note = print,
     requests: int | None = None,
+    swap: Swap | None = None,
 ) -> dict[str, Any]:
     """The stage; returns a JSON-able summary (refusals, staging report, timings, rollback)."""
     timings: dict[str, float] = {}
@@ -126,6 +134,10 @@ def run(
     if approved is None:
         return summary
     candidate, result = approved
+    if swap is not None:
+        result, summary["swap"] = swap_and_gate(sm, s3, config, candidate.package_arn, swap, note)
+        if not result.allowed:
+            return summary
     staging = load_stage_parameters(baked / "deploy" / "staging-config.json")
     prod = load_stage_parameters(baked / "deploy" / "prod-config.json")
     common = {
@@ -133,6 +145,7 @@ def run(
         "facts": result.facts,
         "role_arn": role_arn,
         "capture_uri": capture_uri,
+        "package_arn": candidate.package_arn,
     }
     staged = _timed(
         timings, "deploy_staging", lambda: deploy_stage(sm, staging, build_id="v1", **common)
@@ -143,7 +156,10 @@ def run(
         import dataclasses
 
         policy = dataclasses.replace(policy, requests=requests)
-    archive = candidate.build_dir / "model" / "model.tar.gz"
+    # The endpoint serves the governance copy (the stack's ModelDataUrl), not the team's object.
+    scratch = tempfile.TemporaryDirectory(prefix="clearance-served-")
+    archive = served_model(s3, result.facts["model_copy"], Path(scratch.name))
+    summary["served_model"] = {**result.facts["model_copy"]}
     endpoint = LocalEndpoint(archive)
     _timed(timings, "local_endpoint_start", endpoint.start)
     try:
@@ -165,6 +181,7 @@ def run(
         served = endpoint.invocations
     finally:
         endpoint.stop()
+        scratch.cleanup()
     endpoint_checks.record_on_package(sm, report)
     doc = report.to_json()
     summary["staging_report"] = doc
@@ -240,6 +257,13 @@ def run_in_demo(
     )
     project = f"{two.PROJECT_NAME}-{two.PROJECT_ID}"
     team = two.TEAM_ACCOUNT
+    # After the approval the team swaps in another build's model (the biased one, when present).
+    other = next((b for b in builds if "bias" in b.label), builds[-1])
+
+    def swap(arn: str) -> dict[str, Any]:
+        body = (other.out_dir / "model" / "model.tar.gz").read_bytes()
+        return swap_team_model(accounts, sm, arn, body, governance_bucket, other.label)
+
     summary = run(
         sm,
         s3,
@@ -256,6 +280,7 @@ def run_in_demo(
             "region": accounts.region,
         },
         note=note,
+        swap=swap,
     )
     label = summary.get("deployed_label")
     if out is not None and label and summary.get("staging_report"):
@@ -284,12 +309,17 @@ def run_in_demo(
 
 def as_expected(summary: dict[str, Any]) -> bool:
     """One package deployed and checked; every other decided package refused as not Approved,
-    and the hand-approved copy as not approved by the governance role."""
+    and the hand-approved copy as not approved by the governance role; after the team's swap of
+    model.tar.gz, the bytes served are the verified copy, not the swapped ones."""
     refused = {r["label"]: r["code"] for r in summary.get("refused", [])}
     deployed = summary.get("deployed") or {}
     others = {label: code for label, code in refused.items() if label != HAND_APPROVED}
+    swap = summary.get("swap") or {}
+    served = summary.get("served_model") or {}
     return (
-        refused.get(HAND_APPROVED) == "approver-not-governance"
+        swap.get("gate") == "allowed"
+        and served.get("sha256") == swap.get("deployed_sha256") != swap.get("sha256")
+        and refused.get(HAND_APPROVED) == "approver-not-governance"
         and bool(others)
         and set(others.values()) == {"not-approved"}
         and (summary.get("staging_report") or {}).get("outcome") == endpoint_checks.PASS
@@ -320,6 +350,15 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
     for refusal in summary.get("refused", []):
         line = f"ERROR: {refusal['field']}: {refusal['problem']}"
         print(f"    REFUSED  {refusal['label']:<7} {refusal['code']}: {line}", file=stream)
+    swap = summary.get("swap")
+    if swap:
+        print(
+            f"    swap: the team replaced {swap['team_object']} with {swap['swapped_in']} after "
+            f"the approval; gate {swap['gate']}, served sha256 "
+            f"{(summary.get('served_model') or {}).get('sha256', '-')[:12]} (verified), swapped "
+            f"{swap['sha256'][:12]}",
+            file=stream,
+        )
     rollback = summary.get("rollback")
     if rollback:
         print(

@@ -3,7 +3,8 @@
     python -m clearance.pipeline.steps.verify --model-package-arn ARN \
         --policy /opt/ml/processing/policy --output-dir /opt/ml/processing/verified \
         [--reported-checks /opt/ml/processing/checks/checks.json] \
-        [--allowed-buckets gov-bucket,team-bucket] [--overrides-dir DIR] [--resamples 1000]
+        [--allowed-buckets gov-bucket,team-bucket] [--evidence-bucket gov-bucket]
+        [--overrides-dir DIR] [--resamples 1000]
 
 Between Evaluate and Update. It downloads the package's verification bundle and model artifact
 (``clearance.registry.bundle_fetch``: allow-listed buckets, registered digests), scores the
@@ -14,6 +15,12 @@ verification). Evaluate's reported-values-only checks.json, when given, is recor
 (``reported_decision``): what the reports alone said (interval rules cannot pass on them) beside
 what the recomputation decided. A bundle that cannot be fetched or does not verify fails every
 verifiable rule with the reason (fail closed); exit codes as the Evaluate step.
+
+With ``--evidence-bucket`` (the governance bucket, as for Evaluate), the manifest and the model are
+read from their governance copies (pinned by the manifest's ContentDigest and its model sha256),
+and checks.json's ``verification`` records the model copy read (``model_read_from``,
+``model_version_id``): the deploy gate deploys exactly that copy, so a model.tar.gz the team
+replaces after the decision is never what is served.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from clearance.pipeline.steps import (
 from clearance.pipeline.steps.evaluate import (
     CHECKS_FILE,
     _aws_reason,
+    _evidence_store,
     allowed_buckets,
     overrides_dir_for,
     policy_file,
@@ -62,6 +70,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--reported-checks", type=Path, default=None)
     parser.add_argument("--allowed-buckets", default="")
+    parser.add_argument(
+        "--evidence-bucket",
+        default=None,
+        help="governance bucket holding the copy-artifacts copies: the manifest and the model "
+        "are read there, and checks.json records the model copy read",
+    )
     parser.add_argument("--overrides-dir", type=Path, default=None)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument(
@@ -91,15 +105,24 @@ def ensure_xgboost(wheels: Path | None) -> None:
 
 
 def recompute(
-    s3: Any, described: dict[str, Any], buckets: list[str], policy: Policy, resamples: int
+    s3: Any,
+    described: dict[str, Any],
+    buckets: list[str],
+    policy: Policy,
+    resamples: int,
+    evidence: registry.EvidenceStore | None = None,
 ) -> tuple[Any, str | None]:
     """(Verification or None, the reason it failed or None). Never raises for evidence content."""
     from clearance.decide import bundle as bundle_mod
 
     with tempfile.TemporaryDirectory(prefix="clearance-verify-") as tmp:
         try:
-            root, model = registry.fetch_bundle(s3, described, buckets, Path(tmp))
-            return verify_local(root, model, policy, resamples), None
+            root, model, pin = registry.fetch_bundle_pinned(
+                s3, described, buckets, Path(tmp), evidence
+            )
+            result = verify_local(root, model, policy, resamples)
+            result.bundle.update(pin)  # where the scored model was read (the governance copy)
+            return result, None
         except (registry.ReportError, bundle_mod.BundleError) as exc:
             return None, getattr(exc, "reason", None) or str(exc)
         except Exception as exc:  # noqa: BLE001 - anything unforeseen fails closed, with its name
@@ -126,6 +149,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         region = region_from_arn(arn)
         path = policy_file(args.policy)
         buckets = allowed_buckets(args.allowed_buckets)
+        evidence = _evidence_store(args.evidence_bucket)
         base_policy = load_policy(path)
         overrides = overrides_dir_for(path, args.overrides_dir)
         if not 100 <= args.resamples <= 100_000:
@@ -155,8 +179,8 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     except PolicyError as exc:
         error(f"policy {exc}")
         return EXIT_INVALID
-    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
-    verification, problem = recompute(s3, described, buckets, policy, args.resamples)
+    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described, evidence=evidence)
+    verification, problem = recompute(s3, described, buckets, policy, args.resamples, evidence)
     champions = registry.champion_values(sm, s3, policy, group, arn, buckets)
     decision = checks.evaluate(
         policy,
