@@ -28,6 +28,7 @@ from typing import Any
 
 from clearance import registry
 from clearance.decide import checks
+from clearance.pipeline import wheels as pipeline_wheels
 from clearance.pipeline.steps import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -70,24 +71,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def ensure_xgboost(wheels: Path | None) -> None:
-    """Import xgboost, installing it from the local WHEELS directory (never the network) if the
-    processing image does not ship it."""
-    import importlib
-    import subprocess
-
-    try:
-        importlib.import_module("xgboost")
-        return
-    except ImportError:
-        if wheels is None or not any(wheels.glob("xgboost*.whl")):
-            raise
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-index", "--quiet", "--find-links",
-         str(wheels), "xgboost-cpu"],
-        check=True,
-    )  # fmt: skip
-    importlib.invalidate_caches()
+def ensure_xgboost(wheels: Path | None) -> str:
+    """Import XGBoost, installing the pinned, sha256-checked wheel from the local WHEELS directory
+    (never the network) if the processing image lacks it (:mod:`clearance.pipeline.wheels`)."""
+    return pipeline_wheels.ensure_xgboost(wheels)
 
 
 def recompute(
@@ -142,7 +129,13 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         return EXIT_INVALID
 
     log_code_location()
-    ensure_xgboost(args.wheels)
+    try:
+        LOGGER.info("XGBoost: %s", ensure_xgboost(args.wheels))
+    except pipeline_wheels.WheelError as exc:
+        # The approval's own setup, not the package: fail the execution (the package stays
+        # pending and the alarm fires) rather than reject every package with this reason.
+        error(str(exc))
+        return EXIT_FAILED
     sm, s3 = clients or aws_clients(region)
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
