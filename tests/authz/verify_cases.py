@@ -3,7 +3,7 @@
 VERIFY_FLOW: every call the Verify processing job makes with the approval role (and SageMaker on
 its behalf): start the job, pull the scikit-learn image, download its inputs (code zip, the pinned
 xgboost-cpu wheel beside it, the policy, Evaluate's checks.json), read the package, its evidence
-bundle and model (the team's objects by the allow-list, and the governance copies), find the
+bundle and model (the governance copies copy-artifacts made), find the
 group's champion (ListModelPackages, then DescribeModelPackage) and write its checks.json.
 All of them must be allowed.
 
@@ -69,7 +69,6 @@ def _packages(w: World, account: str) -> str:
 def verify_flow(w: World) -> list[tuple[str, Call]]:
     """Every call of the Verify step and the champion lookup, by the approval role."""
     gov_key = w.governance.get_att("GovernanceKey", "Arn")
-    team_key = w.teams[TEAM].get_att("ArtifactKey", "Arn")
     role = w.principal("approval-role").arn
     evidence = ["evidence/manifest.json", "evidence/evaluation/test.csv", "model/model.tar.gz"]
     calls = [
@@ -122,7 +121,14 @@ def verify_flow(w: World) -> list[tuple[str, Call]]:
             "champion: describe the champion",
             Call(role, "sagemaker:DescribeModelPackage", w.package_arn(TEAM, 1)),
         ),
-        ("decrypt the team's evidence", Call(role, "kms:Decrypt", team_key, VIA_S3)),
+        (
+            "champion: read its quality report's governance copy",
+            Call(
+                role,
+                "s3:GetObject",
+                _gov(w, f"artifacts/{_team_object(w, 'reports/model_quality/statistics.json')}/v1"),
+            ),
+        ),
         (
             "write the verified checks.json",
             Call(
@@ -133,13 +139,9 @@ def verify_flow(w: World) -> list[tuple[str, Call]]:
         ("read the governance copies", Call(role, "kms:Decrypt", gov_key, VIA_S3)),
     ]
     for relative in evidence:
+        # The packaged definition passes --evidence-bucket: the governance copies, never the
+        # team's objects (the champion's reports likewise).
         team_object = _team_object(w, relative)
-        calls.append(
-            (
-                f"read the team's {relative}",
-                Call(role, "s3:GetObject", f"arn:aws:s3:::{team_object}"),
-            )
-        )
         calls.append(
             (
                 f"read the governance copy of {relative}",

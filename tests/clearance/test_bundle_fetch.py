@@ -122,3 +122,42 @@ def test_champion_values_come_from_the_newest_other_approved_package(aws) -> Non
         ("model_quality", "auc"): 0.81
     }
     assert champion_values(sm, s3, policy, None, "arn:new", [BUCKET]) == {}
+
+
+def _copy_all(s3, gov: str) -> None:
+    """What copy-artifacts does: every team object to artifacts/<bucket>/<key>/<version>."""
+    from clearance.contract import names
+
+    for obj in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        body = s3.get_object(Bucket=BUCKET, Key=obj["Key"])["Body"].read()
+        s3.put_object(Bucket=gov, Key=names.copy_key(BUCKET, obj["Key"], None), Body=body)
+
+
+def test_with_an_evidence_store_everything_comes_from_the_governance_copies(aws) -> None:
+    """Deleting the team's objects after the copy changes nothing: the copies are read."""
+    from clearance.registry import EvidenceStore
+
+    s3, _, tmp = aws
+    s3.create_bucket(Bucket="gov")
+    root, model = make_bundle(tmp / "built", rows=80)
+    described = _upload(s3, root, model)
+    _copy_all(s3, "gov")
+    for obj in s3.list_objects_v2(Bucket=BUCKET)["Contents"]:
+        s3.delete_object(Bucket=BUCKET, Key=obj["Key"])
+    got_root, got_model = fetch_bundle(s3, described, [BUCKET], tmp / "f", EvidenceStore("gov"))
+    assert len(load_bundle(got_root, got_model).test) == 80
+
+
+def test_a_governance_copy_that_differs_from_the_manifest_is_refused(aws) -> None:
+    """A file changed before copy-artifacts saw it: no copy has the manifest's sha256."""
+    from clearance.registry import EvidenceStore
+
+    s3, _, tmp = aws
+    s3.create_bucket(Bucket="gov")
+    root, model = make_bundle(tmp / "built", rows=50)
+    described = _upload(s3, root, model)
+    s3.put_object(Bucket=BUCKET, Key="run/model/model.tar.gz", Body=b"another model")
+    _copy_all(s3, "gov")
+    with pytest.raises(ReportError, match="no governance copy of .*model.tar.gz has the manifest"):
+        fetch_bundle(s3, described, [BUCKET], tmp / "f", EvidenceStore("gov"))
+    assert not (tmp / "f" / "model" / "model.tar.gz").exists()

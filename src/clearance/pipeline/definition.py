@@ -110,8 +110,9 @@ def get_approval_pipeline(
         instance_type: processing instance type of both steps.
         image_uri: processing image (default: the SageMaker scikit-learn image of ``region``).
         sagemaker_session: a ``PipelineSession``; one is created when omitted.
-        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate step
-            reads each report's governance copy (pinned by ContentDigest), not the team's object.
+        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate and
+            Verify steps read the governance copies (reports pinned by ContentDigest, the bundle's
+            files and the model by the manifest's sha256), never the team's objects.
         wheel_s3_uri: the pinned xgboost-cpu wheel the Verify step installs when its image lacks
             XGBoost (default: beside the code bundle, ``<code prefix>/wheels/<wheel>``).
     """
@@ -295,6 +296,7 @@ def get_approval_pipeline(
             str(WHEELS_DIR),
             "--allowed-buckets",
             ",".join(buckets),
+            *(["--evidence-bucket", evidence_bucket] if evidence_bucket else []),
         ],
     )
     verify = ProcessingStep(

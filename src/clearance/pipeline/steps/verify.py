@@ -3,10 +3,13 @@
     python -m clearance.pipeline.steps.verify --model-package-arn ARN \
         --policy /opt/ml/processing/policy --output-dir /opt/ml/processing/verified \
         [--reported-checks /opt/ml/processing/checks/checks.json] \
-        [--allowed-buckets gov-bucket,team-bucket] [--overrides-dir DIR] [--resamples 1000]
+        [--allowed-buckets gov-bucket,team-bucket] [--evidence-bucket gov-bucket]
+        [--wheels DIR] [--overrides-dir DIR] [--resamples 1000]
 
 Between Evaluate and Update. It downloads the package's verification bundle and model artifact
-(``clearance.registry.bundle_fetch``: allow-listed buckets, registered digests), scores the
+(``clearance.registry.bundle_fetch``: allow-listed buckets, registered digests; with
+``--evidence-bucket`` the governance copies copy-artifacts made, pinned by those digests, never
+the team's mutable objects), scores the
 evaluation split with the registered model, recomputes every bias and quality metric with 95 %
 intervals (and global SHAP exactly on a sample), reads the champion's values for champion rules,
 and writes the checks.json the Update step acts on (``clearance.decide.checks.evaluate`` with the
@@ -44,6 +47,7 @@ from clearance.pipeline.steps import (
 from clearance.pipeline.steps.evaluate import (
     CHECKS_FILE,
     _aws_reason,
+    _evidence_store,
     allowed_buckets,
     overrides_dir_for,
     policy_file,
@@ -63,6 +67,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--output-dir", required=True, type=Path)
     parser.add_argument("--reported-checks", type=Path, default=None)
     parser.add_argument("--allowed-buckets", default="")
+    parser.add_argument(
+        "--evidence-bucket", default=None, help="read the governance copies in this bucket"
+    )
     parser.add_argument("--overrides-dir", type=Path, default=None)
     parser.add_argument("--resamples", type=int, default=1000)
     parser.add_argument(
@@ -78,14 +85,19 @@ def ensure_xgboost(wheels: Path | None) -> str:
 
 
 def recompute(
-    s3: Any, described: dict[str, Any], buckets: list[str], policy: Policy, resamples: int
+    s3: Any,
+    described: dict[str, Any],
+    buckets: list[str],
+    policy: Policy,
+    resamples: int,
+    evidence: registry.EvidenceStore | None = None,
 ) -> tuple[Any, str | None]:
     """(Verification or None, the reason it failed or None). Never raises for evidence content."""
     from clearance.decide import bundle as bundle_mod
 
     with tempfile.TemporaryDirectory(prefix="clearance-verify-") as tmp:
         try:
-            root, model = registry.fetch_bundle(s3, described, buckets, Path(tmp))
+            root, model = registry.fetch_bundle(s3, described, buckets, Path(tmp), evidence)
             return verify_local(root, model, policy, resamples), None
         except (registry.ReportError, bundle_mod.BundleError) as exc:
             return None, getattr(exc, "reason", None) or str(exc)
@@ -113,6 +125,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         region = region_from_arn(arn)
         path = policy_file(args.policy)
         buckets = allowed_buckets(args.allowed_buckets)
+        evidence = _evidence_store(args.evidence_bucket)
         base_policy = load_policy(path)
         overrides = overrides_dir_for(path, args.overrides_dir)
         if not 100 <= args.resamples <= 100_000:
@@ -148,9 +161,9 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     except PolicyError as exc:
         error(f"policy {exc}")
         return EXIT_INVALID
-    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described)
-    verification, problem = recompute(s3, described, buckets, policy, args.resamples)
-    champions = registry.champion_values(sm, s3, policy, group, arn, buckets)
+    fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described, evidence=evidence)
+    verification, problem = recompute(s3, described, buckets, policy, args.resamples, evidence)
+    champions = registry.champion_values(sm, s3, policy, group, arn, buckets, evidence)
     decision = checks.evaluate(
         policy,
         fetched.reports,
