@@ -4,6 +4,7 @@
     src/clearance/ ────────┼─▶ package.py ─▶    <template>.json (portfolio, products)
     cookiecutter template ─┘                    <prefix>/lambda/clearance-lambda-<sha>.zip
                                                 <prefix>/approval/<sha>/clearance.zip
+                                                <prefix>/approval/<sha>/wheels/xgboost_cpu-*.whl
                                                 <prefix>/seed/seed-code-<sha>.zip
                                                 <prefix>/policies/default.yaml
                                                 <prefix>/templates/<name>-<sha>.json
@@ -18,6 +19,9 @@ What it does:
   the result as the repository seed code;
 - zips the `clearance` package (plus PyYAML's pure-Python part, which Lambda's runtime lacks) as the
   Lambda code, and asks `clearance.pipeline.definition` for the approval steps' code bundle;
+- puts the Verify step's xgboost-cpu wheel (the version requirements.txt pins, PyPI's sha256
+  recorded in `clearance.pipeline.wheels`) beside that bundle: from `--wheel-dir`, else from the
+  cache build/wheels/, else `pip download`-ed into it; a missing or mismatching wheel is refused;
 - renders the approval pipeline definition offline and embeds it in the governance template inside
   `Fn::Sub`, so the bucket, role and code locations resolve at deploy time;
 - fixes the approval policy location in the definition (no `PolicyS3Uri` parameter: nobody who
@@ -111,6 +115,7 @@ class Options:
     report_suffix: str = ".json"
     registry_admin_arns: tuple[str, ...] = ()
     accepted_policies: str | None = None  # the deploy gate's, "<id>@<version> ..."
+    wheel_dir: Path | None = None  # holds the pinned xgboost-cpu wheel (else cache or download)
 
 
 # ---------------------------------------------------------------------------------------- zips
@@ -503,9 +508,13 @@ def _package_into(
     staging: Path, opts: Options, pattern: dict[str, Any], sources: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     from clearance.pipeline.bundle import build_code_bundle
+    from clearance.pipeline.wheels import wheel_key
+    from clearance_dev import wheels as dev_wheels
 
     work = staging / "work"
     work.mkdir()
+    LOGGER.info("checking the Verify step's pinned xgboost-cpu wheel")
+    wheel = shutil.copyfile(dev_wheels.obtain(opts.wheel_dir), work / "xgboost.whl")
     LOGGER.info("building the Lambda zip")
     lambda_zip = build_lambda_zip(work / "lambda.zip")
     LOGGER.info("building the approval steps' code bundle")
@@ -536,6 +545,8 @@ def _package_into(
         f"{opts.prefix}/approval/{sha256_of(approval_zip)[:16]}/clearance.zip",
     )
     place("seed", seed_zip, f"{opts.prefix}/seed/seed-code-{sha256_of(seed_zip)[:16]}.zip")
+    # Beside the code bundle: the definition's Verify `wheels` input is wheel_key(<code key>).
+    place("xgboost-wheel", wheel, wheel_key(keys["approval"]))
     policy = staging / "work" / "default.yaml"
     shutil.copyfile(DEFAULT_POLICY, policy)
     place("policy", policy, f"{opts.prefix}/policies/default.yaml")
@@ -715,6 +726,12 @@ def parse_args(argv: Sequence[str] | None) -> Options:
         default=env("CLEARANCE_ACCEPTED_POLICIES"),
         help="policies the deploy gate accepts, '<id>@<version> ...' (default: the shipped one)",
     )
+    parser.add_argument(
+        "--wheel-dir",
+        default=env("CLEARANCE_WHEEL_DIR"),
+        help="directory holding the pinned xgboost-cpu wheel (default: build/wheels/, downloaded "
+        "there once)",
+    )
     args = parser.parse_args(argv)
 
     region = args.region
@@ -762,6 +779,7 @@ def parse_args(argv: Sequence[str] | None) -> Options:
             a.strip() for a in (args.registry_admin_arns or "").split(",") if a.strip()
         ),
         accepted_policies=args.accepted_policies,
+        wheel_dir=Path(args.wheel_dir).resolve() if args.wheel_dir else None,
     )
 
 
@@ -783,10 +801,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # The SDK drops ProcessingJobName from a pipeline definition by design; it says so per step.
     logging.getLogger("sagemaker.core.workflow.utilities").setLevel(logging.ERROR)
     logging.getLogger("sagemaker.config").setLevel(logging.WARNING)
+    from clearance.pipeline.wheels import WheelError
+
     try:
         opts = parse_args(argv)
         manifest = package(opts)
-    except PackageError as error:
+    except (PackageError, WheelError) as error:
         print(f"ERROR: {error}", file=sys.stderr)
         return 2
     for key, entry in manifest["files"].items():

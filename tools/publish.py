@@ -13,7 +13,9 @@ Uploads are skipped when the object already carries the same sha256 (metadata) a
 encryption, so re-publishing an unchanged bundle uploads nothing. The model-build template object
 is tagged `sagemaker:studio-visibility=true`, which the SageMaker Projects S3-templates route reads.
 Every publish sets the bundle bucket's encryption (SSE-S3) and policy (team deploy roles read the
-approval code bundle): `secure_bundle_bucket`.
+approval code bundle): `secure_bundle_bucket`. The Verify step's pinned xgboost-cpu wheel is one of
+the bundle's files (beside the approval code, in `<prefix>/approval/<sha>/wheels/`), uploaded like
+the rest; a bundle without it is refused.
 
 Errors are one line: `ERROR: <field>: <problem>. <fix>`; exit 2 for bad input, 1 for an AWS failure.
 """
@@ -108,6 +110,13 @@ def plan_uploads(bundle: Path, manifest: dict[str, Any]) -> tuple[Upload, ...]:
     """Every bundle file, verified against the manifest (a changed file means a stale bundle)."""
     # Studio lists a product only with this tag: the Service Catalog copy and the S3-templates copy.
     visible = {manifest["keys"]["model-build-product"], manifest["keys"].get("s3-template")}
+    if "xgboost-wheel" not in manifest.get("keys", {}):
+        # Without it the approval's Verify step cannot start (its `wheels` input names the object).
+        raise PublishError(
+            "--bundle",
+            "manifest.json has no xgboost-wheel (the Verify step's pinned wheel)",
+            "Re-run `make package` with this version of tools/package.py",
+        )
     uploads = []
     for key, entry in sorted(manifest["files"].items()):
         path = bundle / entry["path"]

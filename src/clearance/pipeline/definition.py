@@ -39,6 +39,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from clearance.pipeline import wheels
+
 LOGGER = logging.getLogger(__name__)
 
 EVALUATE_STEP = "Evaluate"
@@ -68,10 +70,11 @@ EVIDENCE_DIR = CONTAINER_ROOT / "evidence"
 VERIFIED_DIR = CONTAINER_ROOT / "verified"
 WHEELS_DIR = CONTAINER_ROOT / "input" / "wheels"
 # Verify needs numpy, pandas, scipy, scikit-learn (the image has them) and XGBoost to run the
-# registered model: when the image lacks it, the step installs the pinned xgboost-cpu wheel from
-# its `wheels` input (pip --no-index: no network inside the job). docs/verification.md.
+# registered model: when the image lacks it, the step installs the pinned, sha256-checked
+# xgboost-cpu wheel from its `wheels` input (pip --no-index --require-hashes: no network inside the
+# job). The wheel sits beside the code bundle (clearance.pipeline.wheels). docs/verification.md.
 VERIFY_INSTANCE_TYPE = "ml.m5.large"
-XGBOOST_WHEEL = "xgboost_cpu-3.1.2-py3-none-manylinux_2_28_x86_64.whl"
+XGBOOST_WHEEL = wheels.XGBOOST_WHEEL
 
 CHECKS_OUTPUT = "checks"
 VERIFIED_OUTPUT = "verified"
@@ -90,6 +93,7 @@ def get_approval_pipeline(
     image_uri: str | None = None,
     sagemaker_session: Any = None,
     evidence_bucket: str | None = None,
+    wheel_s3_uri: str | None = None,
 ) -> Any:
     """Return the approval ``sagemaker.mlops.workflow.pipeline.Pipeline`` (not yet upserted).
 
@@ -106,8 +110,11 @@ def get_approval_pipeline(
         instance_type: processing instance type of both steps.
         image_uri: processing image (default: the SageMaker scikit-learn image of ``region``).
         sagemaker_session: a ``PipelineSession``; one is created when omitted.
-        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate step
-            reads each report's governance copy (pinned by ContentDigest), not the team's object.
+        evidence_bucket: the governance bucket copy-artifacts fills; when set, the Evaluate and
+            Verify steps read the governance copies (reports pinned by ContentDigest, the bundle's
+            files and the model by the manifest's sha256), never the team's objects.
+        wheel_s3_uri: the pinned xgboost-cpu wheel the Verify step installs when its image lacks
+            XGBoost (default: beside the code bundle, ``<code prefix>/wheels/<wheel>``).
     """
     from sagemaker.core.processing import Processor
     from sagemaker.core.shapes import (
@@ -143,12 +150,21 @@ def get_approval_pipeline(
         )
     code_s3_uri = code_s3_uri or f"s3://{default_bucket}/{pipeline_name}/code/{CODE_BUNDLE_NAME}"
     policy_s3_uri = policy_s3_uri or f"s3://{default_bucket}/{pipeline_name}/policy/policy.yaml"
+    # Code the job runs sits with the code bundle (written only by the registry admins, read-only to
+    # this role), never under the pipeline's output prefix, which the role itself writes.
+    wheel_s3_uri = wheel_s3_uri or wheels.wheel_key(code_s3_uri)
     buckets = list(allowed_buckets or [default_bucket])
     if "/" not in role:
         # The SDK resolves anything without a "/" through iam:GetRole, i.e. a network call.
         raise ValueError(
             f"role: {role!r} is not an IAM role ARN. Pass the full ARN "
             "(arn:aws:iam::<account>:role/<name>), or a placeholder shaped like one."
+        )
+    if not wheel_s3_uri.endswith(f"/{XGBOOST_WHEEL}"):
+        # Exactly one object: SageMaker names the downloaded file after the key's last segment.
+        raise ValueError(
+            f"wheel_s3_uri: must end with /{XGBOOST_WHEEL} (got {wheel_s3_uri!r}). "
+            "Upload the pinned wheel under its own name (clearance.pipeline.wheels)."
         )
     if not code_s3_uri.endswith(f"/{CODE_BUNDLE_NAME}"):
         # SageMaker names the downloaded file after the key's last segment; PYTHONPATH names it too.
@@ -257,7 +273,6 @@ def get_approval_pipeline(
     )
 
     checks_uri = evaluate.properties.ProcessingOutputConfig.Outputs[CHECKS_OUTPUT].S3Output.S3Uri
-    wheels_uri = f"s3://{default_bucket}/{pipeline_name}/wheels/"
     verify_args = processor(
         "clearance.pipeline.steps.verify", VERIFY_STEP, kind=VERIFY_INSTANCE_TYPE
     ).run(
@@ -265,7 +280,7 @@ def get_approval_pipeline(
             code_input,
             s3_input("policy", policy_uri, POLICY_DIR),
             s3_input(CHECKS_OUTPUT, checks_uri, CHECKS_DIR),
-            s3_input("wheels", wheels_uri, WHEELS_DIR),
+            s3_input("wheels", wheel_s3_uri, WHEELS_DIR),
         ],
         outputs=[s3_output(VERIFIED_OUTPUT, VERIFIED_DIR)],
         arguments=[

@@ -3,7 +3,8 @@
 "AUC no more than 0.01 below the approved champion" needs the champion's AUC. The champion is the
 newest package of the group whose status is Approved (other than the package being decided); its
 value is read from its own registered report with the same allow-list and digest checks as any
-report, so a champion's number is exactly the one it was approved on. No Approved package, or an
+report (with an EvidenceStore, from its governance copy), so a champion's number is exactly the one
+it was approved on. No Approved package, or an
 unreadable value, leaves the key out: the rule's own bounds then decide (said in its reason).
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 from clearance.contract.status import APPROVED
 from clearance.decide.reports import ReportError, parse_report, select_values
 from clearance.policy import Policy
-from clearance.registry.fetch import LOG, fetch_reports
+from clearance.registry.fetch import LOG, EvidenceStore, fetch_reports
 
 
 def champion_arn(sm: Any, group: str, exclude: str) -> str | None:
@@ -40,6 +41,7 @@ def champion_values(
     group: str | None,
     exclude: str,
     allowed_buckets: Iterable[str],
+    evidence: EvidenceStore | None = None,
 ) -> dict[tuple[str, str], float]:
     """{(report kind, metric): the champion's value} for every champion rule of POLICY."""
     rules = [rule for rule in policy.rules if rule.champion]
@@ -48,7 +50,7 @@ def champion_values(
     arn = champion_arn(sm, group, exclude)
     if arn is None:
         return {}
-    fetched = fetch_reports(sm, s3, arn, list(allowed_buckets))
+    fetched = fetch_reports(sm, s3, arn, list(allowed_buckets), evidence=evidence)
     values: dict[tuple[str, str], float] = {}
     for rule in rules:
         raw = fetched.reports.get(rule.report)

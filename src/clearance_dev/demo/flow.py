@@ -177,7 +177,8 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             bundle = build_code_bundle(out / "cache" / CODE_BUNDLE_NAME)
             upload_file(s3, bundle, gov_bucket, f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, gov_bucket, f"{PIPELINE_NAME}/policy/policy.yaml")
-            verification.upload_wheels(s3, gov_bucket, PIPELINE_NAME)
+            code_key = f"{PIPELINE_NAME}/code/{CODE_BUNDLE_NAME}"
+            wheel_note = verification.upload_wheels(s3, gov_bucket, code_key, out / "cache")
             sm.create_pipeline(
                 PipelineName=PIPELINE_NAME,
                 PipelineDefinition=definition_text,
@@ -187,6 +188,7 @@ def run(args: argparse.Namespace, on_decision: Callable[[dict], None] | None = N
             progress.note(f"central registry group {group_arn}")
             progress.note(f"governance bucket s3://{gov_bucket} (versioned, Object Lock)")
             progress.note(f"team bucket s3://{two.TEAM_BUCKET}; policy {policy_path.name}")
+            progress.note(f"Verify wheel {wheel_note}")
 
         with progress.step(
             f"Team registers {len(builds)} versions (cross-account, PendingManualApproval)"

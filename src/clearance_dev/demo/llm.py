@@ -252,7 +252,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             pipeline = PIPELINE_NAME
             upload_file(s3, bundle, GOVERNANCE_BUCKET, f"{pipeline}/code/{CODE_BUNDLE_NAME}")
             upload_file(s3, policy_path, GOVERNANCE_BUCKET, f"{pipeline}/policy/policy.yaml")
-            verification.upload_wheels(s3, GOVERNANCE_BUCKET, pipeline)
+            verification.upload_wheels(
+                s3, GOVERNANCE_BUCKET, f"{pipeline}/code/{CODE_BUNDLE_NAME}", out / "cache"
+            )
             sm.create_pipeline(
                 PipelineName=pipeline,
                 PipelineDefinition=definition_text,

@@ -18,11 +18,13 @@ is the issue's point about deciding on point estimates from small samples.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from clearance.contract.status import APPROVED, REJECTED
+from clearance_dev import wheels as dev_wheels
 from clearance_dev.demo.common import Build
 
 DECIDING_ROWS = 10_000
@@ -31,12 +33,18 @@ SMALL_ROWS = 600
 EXPECTED = {"fair": APPROVED, "biased": REJECTED, "forged": REJECTED, "small-sample": REJECTED}
 
 
-def upload_wheels(s3: Any, bucket: str, pipeline: str) -> None:
-    """The Verify step's `wheels` input. On AWS it holds the pinned xgboost-cpu wheel the step
-    installs offline when its image lacks XGBoost; here XGBoost is installed, so a note will do
-    (SageMaker, like the local runner, refuses an input prefix that matches no object)."""
-    note = b"Offline wheels for the Verify step (xgboost-cpu); see docs/verification.md.\n"
-    s3.put_object(Bucket=bucket, Key=f"{pipeline}/wheels/README.txt", Body=note)
+def upload_wheels(s3: Any, bucket: str, code_key: str, scratch: Path) -> str:
+    """The Verify step's `wheels` input: the pinned xgboost-cpu wheel beside the code bundle at
+    CODE_KEY, uploaded by publish.py's own upload (as `make publish` does). The real wheel when an
+    offline copy is at hand (CLEARANCE_WHEEL_DIR, or build/wheels/ once `make package` ran),
+    checked against the pinned sha256; otherwise a small stand-in wheel of the same name, which the
+    demo's Verify never installs (this venv has XGBoost). Returns a line saying which it was."""
+    env = os.environ.get("CLEARANCE_WHEEL_DIR")
+    real = dev_wheels.find_offline(Path(env) if env else None, dev_wheels.CACHE_DIR)
+    wheel = real or dev_wheels.stand_in_wheel(scratch)
+    key, _ = dev_wheels.publish_wheel(s3, bucket, code_key, wheel)
+    what = "PyPI's wheel, sha256 checked" if real else "a STAND-IN (no offline real copy)"
+    return f"s3://{bucket}/{key}: {what}"
 
 
 def builds(out: Path, fair_bias: float, biased_bias: float) -> list[Build]:

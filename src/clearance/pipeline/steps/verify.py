@@ -4,10 +4,12 @@
         --policy /opt/ml/processing/policy --output-dir /opt/ml/processing/verified \
         [--reported-checks /opt/ml/processing/checks/checks.json] \
         [--allowed-buckets gov-bucket,team-bucket] [--evidence-bucket gov-bucket]
-        [--overrides-dir DIR] [--resamples 1000]
+        [--wheels DIR] [--overrides-dir DIR] [--resamples 1000]
 
 Between Evaluate and Update. It downloads the package's verification bundle and model artifact
-(``clearance.registry.bundle_fetch``: allow-listed buckets, registered digests), scores the
+(``clearance.registry.bundle_fetch``: allow-listed buckets, registered digests; with
+``--evidence-bucket`` the manifest and the model are the governance copies copy-artifacts made,
+pinned by those digests), scores the
 evaluation split with the registered model, recomputes every bias and quality metric with 95 %
 intervals (and global SHAP exactly on a sample), reads the champion's values for champion rules,
 and writes the checks.json the Update step acts on (``clearance.decide.checks.evaluate`` with the
@@ -35,6 +37,7 @@ from typing import Any
 
 from clearance import registry
 from clearance.decide import checks
+from clearance.pipeline import wheels as pipeline_wheels
 from clearance.pipeline.steps import (
     EXIT_FAILED,
     EXIT_INVALID,
@@ -84,24 +87,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def ensure_xgboost(wheels: Path | None) -> None:
-    """Import xgboost, installing it from the local WHEELS directory (never the network) if the
-    processing image does not ship it."""
-    import importlib
-    import subprocess
-
-    try:
-        importlib.import_module("xgboost")
-        return
-    except ImportError:
-        if wheels is None or not any(wheels.glob("xgboost*.whl")):
-            raise
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-index", "--quiet", "--find-links",
-         str(wheels), "xgboost-cpu"],
-        check=True,
-    )  # fmt: skip
-    importlib.invalidate_caches()
+def ensure_xgboost(wheels: Path | None) -> str:
+    """Import XGBoost, installing the pinned, sha256-checked wheel from the local WHEELS directory
+    (never the network) if the processing image lacks it (:mod:`clearance.pipeline.wheels`)."""
+    return pipeline_wheels.ensure_xgboost(wheels)
 
 
 def recompute(
@@ -166,7 +155,13 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         return EXIT_INVALID
 
     log_code_location()
-    ensure_xgboost(args.wheels)
+    try:
+        LOGGER.info("XGBoost: %s", ensure_xgboost(args.wheels))
+    except pipeline_wheels.WheelError as exc:
+        # The approval's own setup, not the package: fail the execution (the package stays
+        # pending and the alarm fires) rather than reject every package with this reason.
+        error(str(exc))
+        return EXIT_FAILED
     sm, s3 = clients or aws_clients(region)
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
@@ -181,7 +176,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
         return EXIT_INVALID
     fetched = registry.fetch_reports(sm, s3, arn, buckets, described=described, evidence=evidence)
     verification, problem = recompute(s3, described, buckets, policy, args.resamples, evidence)
-    champions = registry.champion_values(sm, s3, policy, group, arn, buckets)
+    champions = registry.champion_values(sm, s3, policy, group, arn, buckets, evidence)
     decision = checks.evaluate(
         policy,
         fetched.reports,
