@@ -122,10 +122,20 @@ def test_every_recorded_verify_call_is_allowed(recorded: dict[str, Any]) -> None
         actions
     )
     reads = [c.resource for c in calls if c.action.startswith("s3:Get")]
-    # Every byte from the governance copies (artifacts/<team bucket>/<key>/<version>).
-    assert reads and all(r.startswith(f"arn:aws:s3:::{GOV_BUCKET}/artifacts/") for r in reads)
-    read = {r.rsplit("/", 2)[-2] for r in reads}
-    assert {"manifest.json", "test.csv", "model.tar.gz"} <= read
+    # Reports, the manifest and the model from the governance copies
+    # (artifacts/<team bucket>/<key>/<version>); the split's files from the team bucket, each
+    # checked against the sha256 the governance-held manifest lists.
+    copies = [r for r in reads if r.startswith(f"arn:aws:s3:::{GOV_BUCKET}/artifacts/")]
+    team = [r for r in reads if r not in copies]
+    assert {"manifest.json", "model.tar.gz"} <= {r.rsplit("/", 2)[-2] for r in copies}
+    # The bundle's listed files: the test split, the train label/facet, both Clarify configs.
+    assert {r.rsplit("/", 1)[-1] for r in team} == {
+        "test.csv",
+        "train.csv",
+        "data_bias.json",
+        "model_bias.json",
+    }
+    assert team and all("/evidence/" in r for r in team)
     denied = [
         f"{d.call.action} {d.call.resource} -> {d.decision}" for d in decide(calls) if not d.allowed
     ]

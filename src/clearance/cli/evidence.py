@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance.cli.common import aws_error, register_subcommands, usage_error
-from clearance.cli.progress import Progress
+from clearance.cli.meter import Progress
 from clearance.contract import args as contract_args
 from clearance.contract import exitcodes
 from clearance.evidence.audit import audit_group, reevaluate_group
