@@ -28,10 +28,10 @@ may move with more data), documented as such in docs/verification.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy only where resamples are drawn: decisions stay pure Python
     import numpy as np
@@ -124,6 +124,33 @@ def katz_ratio(k1: float, n1: float, k2: float, n2: float, level: float = LEVEL)
     return Interval(ratio * math.exp(-z * se), ratio * math.exp(z * se), level, "katz-log")
 
 
+def _draws(
+    strata: np.ndarray, resamples: int, seed: int
+) -> Iterator[tuple[int, list[tuple[np.ndarray, np.ndarray]]]]:
+    """Blocks of seeded draws: (block size, [(stratum's rows, picks (block, its rows))])."""
+    import numpy as np
+
+    strata = np.asarray(strata)
+    n = len(strata)
+    rng = np.random.default_rng(seed)
+    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
+    block = max(1, min(resamples, BLOCK_CELLS // max(n, 1)))
+    done = 0
+    while done < resamples:
+        size = min(block, resamples - done)
+        # int32 draws are the very numbers int64 draws give (numpy draws any range below 2**32
+        # from 32 bits either way; tests/clearance/test_stats.py pins it) at half the cost.
+        yield size, [(rows, _integers(rng, len(rows), size)) for rows in members]
+        done += size
+
+
+def _integers(rng: np.random.Generator, high: int, size: int) -> np.ndarray:
+    import numpy as np
+
+    dtype = np.int32 if high <= np.iinfo(np.int32).max else np.int64
+    return rng.integers(0, high, size=(size, high), dtype=dtype)
+
+
 def resample_weights(
     strata: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED
 ) -> Iterator[np.ndarray]:
@@ -137,21 +164,40 @@ def resample_weights(
     """
     import numpy as np
 
-    strata = np.asarray(strata)
     n = len(strata)
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
-    block = max(1, min(resamples, BLOCK_CELLS // max(n, 1)))
-    done = 0
-    while done < resamples:
-        size = min(block, resamples - done)
-        picks = np.concatenate(
-            [rows[rng.integers(0, len(rows), size=(size, len(rows)))] for rows in members], axis=1
-        )
+    for size, drawn in _draws(strata, resamples, seed):
+        picks = np.concatenate([rows[picks] for rows, picks in drawn], axis=1)
         flat = picks + (np.arange(size) * n)[:, None]
         # float32 holds every count exactly (< 2**24) and halves the matrix products.
         yield np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float32)
-        done += size
+
+
+def resample_counts(
+    strata: np.ndarray,
+    codes: Sequence[np.ndarray],
+    cells: Sequence[int],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Iterator[list[np.ndarray]]:
+    """Blocks of cell counts: per code array (values 0..cells-1), (block, cells) rows drawn.
+
+    The same draws as `resample_weights` (same strata, seed and blocks), so the counts equal
+    `weights @ one_hot(codes)` exactly, without the (block x rows) weight matrix: each draw is
+    looked up in its stratum's codes and counted with one `np.bincount` per stratum.
+    """
+    import numpy as np
+
+    codes = [np.asarray(c, dtype=np.int64) for c in codes]
+    for size, drawn in _draws(strata, resamples, seed):
+        out = []
+        for column, width in zip(codes, cells, strict=True):
+            offset = (np.arange(size, dtype=np.int64) * width)[:, None]
+            counts = np.zeros(size * width, dtype=np.int64)
+            for rows, picks in drawn:
+                flat = (column[rows][picks] + offset).ravel()
+                counts += np.bincount(flat, minlength=size * width)
+            out.append(counts.reshape(size, width))
+        yield out
 
 
 def bootstrap(
@@ -161,11 +207,29 @@ def bootstrap(
     seed: int = SEED,
 ) -> dict[str, np.ndarray]:
     """Every statistic over all resamples: STATISTICS maps a weight block to {name: (block,)}."""
+    return _collect(resample_weights(strata, resamples, seed), statistics)
+
+
+def bootstrap_counts(
+    strata: np.ndarray,
+    codes: Sequence[np.ndarray],
+    cells: Sequence[int],
+    statistics: Callable[[list[np.ndarray]], Mapping[str, np.ndarray]],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, np.ndarray]:
+    """`bootstrap` for statistics of cell counts: STATISTICS maps `resample_counts` blocks."""
+    return _collect(resample_counts(strata, codes, cells, resamples, seed), statistics)
+
+
+def _collect(
+    blocks: Iterator[Any], statistics: Callable[[Any], Mapping[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
     import numpy as np
 
     parts: dict[str, list[np.ndarray]] = {}
-    for weights in resample_weights(strata, resamples, seed):
-        for name, values in statistics(weights).items():
+    for block in blocks:
+        for name, values in statistics(block).items():
             parts.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
