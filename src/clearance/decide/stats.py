@@ -124,23 +124,29 @@ def katz_ratio(k1: float, n1: float, k2: float, n2: float, level: float = LEVEL)
     return Interval(ratio * math.exp(-z * se), ratio * math.exp(z * se), level, "katz-log")
 
 
-def _draws(
-    strata: np.ndarray, resamples: int, seed: int
-) -> Iterator[tuple[int, list[tuple[np.ndarray, np.ndarray]]]]:
-    """Blocks of seeded draws: (block size, [(stratum's rows, picks (block, its rows))])."""
+def _members(strata: np.ndarray) -> list[np.ndarray]:
+    """Each stratum's row indices, strata in sorted order (the order the draws take them)."""
     import numpy as np
 
     strata = np.asarray(strata)
-    n = len(strata)
+    return [np.flatnonzero(strata == s) for s in np.unique(strata)]
+
+
+def _draws(
+    members: list[np.ndarray], resamples: int, seed: int
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Blocks of seeded draws: (block size, per stratum positions (block, its rows) into rows)."""
+    import numpy as np
+
+    n = sum(len(rows) for rows in members)
     rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
     block = max(1, min(resamples, BLOCK_CELLS // max(n, 1)))
     done = 0
     while done < resamples:
         size = min(block, resamples - done)
         # int32 draws are the very numbers int64 draws give (numpy draws any range below 2**32
         # from 32 bits either way; tests/clearance/test_stats.py pins it) at half the cost.
-        yield size, [(rows, _integers(rng, len(rows), size)) for rows in members]
+        yield size, [_integers(rng, len(rows), size) for rows in members]
         done += size
 
 
@@ -165,9 +171,11 @@ def resample_weights(
     import numpy as np
 
     n = len(strata)
-    for size, drawn in _draws(strata, resamples, seed):
-        picks = np.concatenate([rows[picks] for rows, picks in drawn], axis=1)
-        flat = picks + (np.arange(size) * n)[:, None]
+    members = _members(strata)
+    for size, drawn in _draws(members, resamples, seed):
+        picks = [rows[p] for rows, p in zip(members, drawn, strict=True)]
+        flat = np.concatenate(picks or [np.zeros((size, 0), np.int64)], axis=1)
+        flat = flat + (np.arange(size) * n)[:, None]
         # float32 holds every count exactly (< 2**24) and halves the matrix products.
         yield np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float32)
 
@@ -183,19 +191,26 @@ def resample_counts(
 
     The same draws as `resample_weights` (same strata, seed and blocks), so the counts equal
     `weights @ one_hot(codes)` exactly, without the (block x rows) weight matrix: each draw is
-    looked up in its stratum's codes and counted with one `np.bincount` per stratum.
+    looked up in its stratum's codes (one byte each while cells <= 256) and all of a block's
+    (resample, cell) pairs are counted with one `np.bincount` per stratum.
     """
     import numpy as np
 
-    codes = [np.asarray(c, dtype=np.int64) for c in codes]
-    for size, drawn in _draws(strata, resamples, seed):
+    members = _members(strata)
+    small = [np.min_scalar_type(max(width - 1, 0)) for width in cells]
+    by_stratum = [
+        [np.asarray(column)[rows].astype(dtype) for column, dtype in zip(codes, small, strict=True)]
+        for rows in members
+    ]
+    for size, drawn in _draws(members, resamples, seed):
         out = []
-        for column, width in zip(codes, cells, strict=True):
-            offset = (np.arange(size, dtype=np.int64) * width)[:, None]
+        for j, width in enumerate(cells):
+            offset = (np.arange(size, dtype=np.intp) * width)[:, None]
             counts = np.zeros(size * width, dtype=np.int64)
-            for rows, picks in drawn:
-                flat = (column[rows][picks] + offset).ravel()
-                counts += np.bincount(flat, minlength=size * width)
+            for subs, picks in zip(by_stratum, drawn, strict=True):
+                flat = np.take(subs[j], picks).astype(np.intp)
+                flat += offset
+                counts += np.bincount(flat.ravel(), minlength=size * width)
             out.append(counts.reshape(size, width))
         yield out
 
