@@ -119,8 +119,8 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
 
         a, b = checked["intervals"], checked["decision"]
         lines += [
-            f"  (e) {verification.interval_line(a)}",
-            f"      {verification.decision_line(b)}",
+            f"  {verification.interval_line(a, '(e)')}",
+            f"  {verification.decision_line(b, '   ')}",
         ]
     print("\n".join(lines), file=stream)
 

@@ -155,20 +155,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def interval_line(a: dict[str, Any]) -> str:
+def interval_line(a: dict[str, Any], label: str = "(a)") -> str:
     load = a["load_average"]
     return (
-        f"(a) intervals for {a['metrics']} bias metrics, {a['rows']:,} rows x {a['resamples']:,} "
-        f"resamples: {a['total_s']} s wall, {a['cpu_s']} s CPU (pre {a['pre_training_s']} s, "
+        f"{label} intervals for {a['metrics']} bias metrics, {a['rows']:,} rows x "
+        f"{a['resamples']:,} resamples: {a['total_s']} s wall, {a['cpu_s']} s CPU "
+        f"(pre {a['pre_training_s']} s, "
         f"post {a['post_training_s']} s wall; peak RSS {a['peak_rss_mib']:.0f} MiB; load average "
         f"{load[0]:.1f} -> {load[1]:.1f}; target {a['target_s']:g} s on 2 cores)"
     )
 
 
-def decision_line(b: dict[str, Any]) -> str:
+def decision_line(b: dict[str, Any], label: str = "(b)") -> str:
     return (
-        f"(b) whole local decision with verification, {b['rows']:,} rows: {b['total_s']} s wall, "
-        f"{b['cpu_s']} s CPU (target {b['target_s']:g} s; {b['decision']})"
+        f"{label} whole local decision with verification, {b['rows']:,} rows: "
+        f"{b['total_s']} s wall, {b['cpu_s']} s CPU (target {b['target_s']:g} s; {b['decision']})"
     )
 
 
