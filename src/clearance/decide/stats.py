@@ -8,8 +8,9 @@ Everything a verified metric needs to carry its uncertainty (PLAN.md's "metric w
 - ratios of two proportions (disparate impact): the Katz log interval, with 0.5 added to both
   counts of a group that has none (or all) of the outcome, so it never divides by zero;
 - everything else: a stratified percentile bootstrap with a fixed seed. The row indices are drawn
-  once per stratum per resample and turned into a (resamples x rows) weight matrix, so every metric
-  of every resample comes out of the same draws with a few matrix products (see `resample_weights`).
+  once per stratum per resample; metrics of cell counts (every bias metric) count the draws per
+  cell straight away (`resample_counts`), others (quality) take a (resamples x rows) weight matrix
+  of the same draws (`resample_weights`), so every metric of every resample comes from one set.
 
 Decisions (`decide`): bounds are inclusive, as in the policy's point checks. An interval passes only
 when it lies wholly inside [lower, upper]; touching a bound counts as inside (lower == bound
