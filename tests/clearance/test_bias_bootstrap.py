@@ -88,3 +88,18 @@ def same(a: stats.Interval | None, b: stats.Interval | None) -> bool:
         return a is b
     ends = np.array([[a.lower, a.upper], [b.lower, b.upper]])
     return a.method == b.method and np.array_equal(ends[0], ends[1], equal_nan=True)
+
+
+def test_the_interval_bench_reports_wall_cpu_memory_and_load(capsys) -> None:
+    """The bench's figures (never asserted on speed): every field the printed line needs."""
+    import json
+
+    from clearance_dev.bench import verification
+
+    assert verification.main(["--rows", "3000", "--resamples", "40", "--intervals-only"]) == 0
+    assert "s wall" in capsys.readouterr().out
+    fresh = verification.fresh_interval_bench(rows=3000, resamples=40)
+    assert fresh["metrics"] == 21 and fresh["rows"] == 3000 and fresh["resamples"] == 40
+    assert fresh["cpu_s"] >= 0 and fresh["total_s"] >= 0 and len(fresh["load_average"]) == 2
+    assert 10 < fresh["peak_rss_mib"] < 2048  # MiB, the fresh process's own VmHWM
+    assert json.loads(json.dumps(fresh)) == fresh
