@@ -64,7 +64,7 @@ def _bias_codes(
 ) -> tuple[list[np.ndarray], list[int], int]:
     """Per-row cell codes: count cell and flip (24 cells), and CDD's [d, y, g] cell (4*G)."""
     cell = recompute.cell_codes(data)
-    moved = np.zeros(len(cell), np.int64) if flip is None else flip.astype(np.int64) + 1
+    moved = np.ones(len(cell), np.int64) if flip is None else flip.astype(np.int64) + 1
     codes, cells = [cell + 8 * moved], [FT_CELLS]
     groups = 0
     if data.group is not None and len(data.group):
