@@ -40,9 +40,9 @@ if TYPE_CHECKING:  # numpy only where resamples are drawn: decisions stay pure P
 LEVEL = 0.95
 RESAMPLES = 1000
 SEED = 20240101
-# Draws per block (resamples x rows): bounds the memory of a block, about 20 MB of int32 draws
-# plus 40 MB of counting index (or 20 MB of float32 weights). It also fixes which random numbers
-# go to which resample: changing it changes the intervals (by Monte Carlo noise).
+# Draws per block (resamples x rows): bounds a block's memory (20 MB of int32 draws, a few times
+# that while counting or weighting). It also fixes which random numbers go to which resample:
+# changing it changes the intervals (by Monte Carlo noise).
 BLOCK_CELLS = 5_000_000
 # Above this many times the current rows, we report the effect as undecidable rather than a number.
 MAX_SCALE = 1e6
