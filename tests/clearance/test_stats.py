@@ -141,3 +141,29 @@ def test_bootstrap_blocks_give_the_same_replicates_as_one_block(monkeypatch) -> 
     assert one["mean"].shape == (30,)
     # Different blocking draws differently, but both are seeded and centred on the mean.
     assert abs(one["mean"].mean() - values.mean()) < 2 and abs(many["mean"].mean() - 19.5) < 2
+
+
+def test_int32_draws_are_the_int64_draws() -> None:
+    """resample_weights draws int32 for speed; the numbers must be those int64 draws give."""
+    highs = [1, 2, 3, 7, 1000, 70_000, 2**31 - 1, 1, 5]
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    for high in highs:
+        size = (3, min(high, 500))
+        wide = a.integers(0, high, size=size)
+        narrow = b.integers(0, high, size=size, dtype=np.int32)
+        assert np.array_equal(wide, narrow), high
+
+
+def test_resample_counts_are_the_weights_times_the_cells(monkeypatch) -> None:
+    """Counting draws per cell equals the weight matrix times one-hot cells, block by block."""
+    monkeypatch.setattr(stats, "BLOCK_CELLS", 7 * 90)  # several blocks, the last one short
+    rng = np.random.default_rng(4)
+    strata = rng.integers(0, 3, 90)
+    codes = [rng.integers(0, 5, 90), rng.integers(0, 300, 90)]  # one-byte and two-byte codes
+    weights = np.concatenate(list(stats.resample_weights(strata, resamples=23, seed=8)))
+    blocks = list(stats.resample_counts(strata, codes, [5, 300], resamples=23, seed=8))
+    assert len(blocks) == 4
+    for column, width, j in ((codes[0], 5, 0), (codes[1], 300, 1)):
+        counted = np.concatenate([block[j] for block in blocks])
+        onehot = column[:, None] == np.arange(width)[None, :]
+        assert np.array_equal(counted, weights.astype(np.int64) @ onehot.astype(np.int64))

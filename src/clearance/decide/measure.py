@@ -56,34 +56,38 @@ class Measured:
         return document
 
 
-def _bias_design(
+FT_CELLS = 24  # per-row code: count cell (8) + 8 * (flip + 1), flip in -1, 0, 1
+
+
+def _bias_codes(
     data: recompute.BiasData, stage: str, flip: np.ndarray | None
-) -> tuple[np.ndarray, int]:
-    """Per-row indicator columns: 8 count cells, then 4*G CDD cells (G may be 0), then flips."""
-    codes = recompute.cell_codes(data)
-    columns = [(codes[:, None] == np.arange(8)[None, :]).astype(np.float64)]
+) -> tuple[list[np.ndarray], list[int], int]:
+    """Per-row cell codes: count cell and flip (24 cells), and CDD's [d, y, g] cell (4*G)."""
+    cell = recompute.cell_codes(data)
+    moved = np.ones(len(cell), np.int64) if flip is None else flip.astype(np.int64) + 1
+    codes, cells = [cell + 8 * moved], [FT_CELLS]
     groups = 0
     if data.group is not None and len(data.group):
         group_codes, groups = recompute.group_codes(data.group)
         outcome = data.label if stage == PRE else data.predicted
-        columns.append(recompute.cdd_columns(data.facet, outcome, group_codes, groups))
-    if stage == POST:
-        columns.append((np.full(len(codes), np.nan) if flip is None else flip)[:, None])
-    # float32: indicators and flips (-1, 0, 1) are exact, and so are sums of counts below 2**24.
-    return np.concatenate(columns, axis=1).astype(np.float32), groups
+        d = data.facet.astype(np.int64)
+        codes.append(d * 2 * groups + outcome.astype(np.int64) * groups + group_codes)
+        cells.append(4 * groups)
+    return codes, cells, groups
 
 
 def _bias_replicates(
-    design: np.ndarray, groups: int, stage: str, weights: np.ndarray, n_facet: int
+    counted: list[np.ndarray], groups: int, stage: str, n_facet: int, flip_known: bool
 ) -> dict[str, np.ndarray]:
-    sums = (weights @ design).astype(np.float64)
-    counts = sums[:, :8].reshape(-1, 2, 2, 2)
+    by_flip = counted[0].reshape(-1, 3, 8).astype(np.float64)  # (B, flip + 1, cell)
+    counts = by_flip.sum(axis=1).reshape(-1, 2, 2, 2)
     values = recompute.pre_training(counts) if stage == PRE else recompute.post_training(counts)
     name = "CDDL" if stage == PRE else "CDDPL"
     if groups:
-        values[name] = recompute.cdd(sums[:, 8 : 8 + 4 * groups].reshape(-1, 2, 2, groups))
+        values[name] = recompute.cdd(counted[1].astype(np.float64).reshape(-1, 2, 2, groups))
     if stage == POST:
-        values["FT"] = sums[:, -1] / n_facet if n_facet else np.full(len(sums), np.nan)
+        total = by_flip[:, 2].sum(axis=-1) - by_flip[:, 0].sum(axis=-1)
+        values["FT"] = total / n_facet if n_facet and flip_known else np.full(len(total), np.nan)
     return values
 
 
@@ -134,11 +138,13 @@ def measure_bias(
     """Every bias metric of STAGE on DATA with its interval and the facet/rest group sizes."""
     flip = recompute.flips(data) if stage == POST else None
     points = recompute.point_metrics(data, stage, flip)
-    design, groups = _bias_design(data, stage, flip)
+    codes, cells, groups = _bias_codes(data, stage, flip)
     n_facet = int(data.facet.sum())
-    replicates = stats.bootstrap(
+    replicates = stats.bootstrap_counts(
         data.facet,
-        lambda w: _bias_replicates(design, groups, stage, w, n_facet),
+        codes,
+        cells,
+        lambda counted: _bias_replicates(counted, groups, stage, n_facet, flip is not None),
         resamples,
         seed,
     )

@@ -8,8 +8,9 @@ Everything a verified metric needs to carry its uncertainty (PLAN.md's "metric w
 - ratios of two proportions (disparate impact): the Katz log interval, with 0.5 added to both
   counts of a group that has none (or all) of the outcome, so it never divides by zero;
 - everything else: a stratified percentile bootstrap with a fixed seed. The row indices are drawn
-  once per stratum per resample and turned into a (resamples x rows) weight matrix, so every metric
-  of every resample comes out of the same draws with a few matrix products (see `resample_weights`).
+  once per stratum per resample; metrics of cell counts (every bias metric) count the draws per
+  cell straight away (`resample_counts`), others (quality) take a (resamples x rows) weight matrix
+  of the same draws (`resample_weights`), so every metric of every resample comes from one set.
 
 Decisions (`decide`): bounds are inclusive, as in the policy's point checks. An interval passes only
 when it lies wholly inside [lower, upper]; touching a bound counts as inside (lower == bound
@@ -28,10 +29,10 @@ may move with more data), documented as such in docs/verification.md.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # numpy only where resamples are drawn: decisions stay pure Python
     import numpy as np
@@ -39,7 +40,9 @@ if TYPE_CHECKING:  # numpy only where resamples are drawn: decisions stay pure P
 LEVEL = 0.95
 RESAMPLES = 1000
 SEED = 20240101
-# Resamples drawn per block: bounds the (block x rows) weight matrix (about 40 MB at 100,000 rows).
+# Draws per block (resamples x rows): bounds a block's memory (20 MB of int32 draws, a few times
+# that while counting or weighting). It also fixes which random numbers go to which resample:
+# changing it changes the intervals (by Monte Carlo noise).
 BLOCK_CELLS = 5_000_000
 # Above this many times the current rows, we report the effect as undecidable rather than a number.
 MAX_SCALE = 1e6
@@ -124,6 +127,39 @@ def katz_ratio(k1: float, n1: float, k2: float, n2: float, level: float = LEVEL)
     return Interval(ratio * math.exp(-z * se), ratio * math.exp(z * se), level, "katz-log")
 
 
+def _members(strata: np.ndarray) -> list[np.ndarray]:
+    """Each stratum's row indices, strata in sorted order (the order the draws take them)."""
+    import numpy as np
+
+    strata = np.asarray(strata)
+    return [np.flatnonzero(strata == s) for s in np.unique(strata)]
+
+
+def _draws(
+    members: list[np.ndarray], resamples: int, seed: int
+) -> Iterator[tuple[int, list[np.ndarray]]]:
+    """Blocks of seeded draws: (block size, per stratum positions (block, its rows) into rows)."""
+    import numpy as np
+
+    n = sum(len(rows) for rows in members)
+    rng = np.random.default_rng(seed)
+    block = max(1, min(resamples, BLOCK_CELLS // max(n, 1)))
+    done = 0
+    while done < resamples:
+        size = min(block, resamples - done)
+        # int32 draws are the very numbers int64 draws give (numpy draws any range below 2**32
+        # from 32 bits either way; tests/clearance/test_stats.py pins it) at half the cost.
+        yield size, [_integers(rng, len(rows), size) for rows in members]
+        done += size
+
+
+def _integers(rng: np.random.Generator, high: int, size: int) -> np.ndarray:
+    import numpy as np
+
+    dtype = np.int32 if high <= np.iinfo(np.int32).max else np.int64
+    return rng.integers(0, high, size=(size, high), dtype=dtype)
+
+
 def resample_weights(
     strata: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED
 ) -> Iterator[np.ndarray]:
@@ -137,21 +173,49 @@ def resample_weights(
     """
     import numpy as np
 
-    strata = np.asarray(strata)
     n = len(strata)
-    rng = np.random.default_rng(seed)
-    members = [np.flatnonzero(strata == s) for s in np.unique(strata)]
-    block = max(1, min(resamples, BLOCK_CELLS // max(n, 1)))
-    done = 0
-    while done < resamples:
-        size = min(block, resamples - done)
-        picks = np.concatenate(
-            [rows[rng.integers(0, len(rows), size=(size, len(rows)))] for rows in members], axis=1
-        )
-        flat = picks + (np.arange(size) * n)[:, None]
+    members = _members(strata)
+    for size, drawn in _draws(members, resamples, seed):
+        picks = [rows[p] for rows, p in zip(members, drawn, strict=True)]
+        flat = np.concatenate(picks or [np.zeros((size, 0), np.int64)], axis=1)
+        flat = flat + (np.arange(size) * n)[:, None]
         # float32 holds every count exactly (< 2**24) and halves the matrix products.
         yield np.bincount(flat.ravel(), minlength=size * n).reshape(size, n).astype(np.float32)
-        done += size
+
+
+def resample_counts(
+    strata: np.ndarray,
+    codes: Sequence[np.ndarray],
+    cells: Sequence[int],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> Iterator[list[np.ndarray]]:
+    """Blocks of cell counts: per code array (values 0..cells-1), (block, cells) rows drawn.
+
+    The same draws as `resample_weights` (same strata, seed and blocks), so the counts equal
+    `weights @ one_hot(codes)` exactly, without the (block x rows) weight matrix: each draw is
+    looked up in its stratum's codes (one byte each while cells <= 256) and all of a block's
+    (resample, cell) pairs are counted with one `np.bincount` per stratum.
+    """
+    import numpy as np
+
+    members = _members(strata)
+    small = [np.min_scalar_type(max(width - 1, 0)) for width in cells]
+    by_stratum = [
+        [np.asarray(column)[rows].astype(dtype) for column, dtype in zip(codes, small, strict=True)]
+        for rows in members
+    ]
+    for size, drawn in _draws(members, resamples, seed):
+        out = []
+        for j, width in enumerate(cells):
+            offset = (np.arange(size, dtype=np.intp) * width)[:, None]
+            counts = np.zeros(size * width, dtype=np.int64)
+            for subs, picks in zip(by_stratum, drawn, strict=True):
+                flat = np.take(subs[j], picks).astype(np.intp)
+                flat += offset
+                counts += np.bincount(flat.ravel(), minlength=size * width)
+            out.append(counts.reshape(size, width))
+        yield out
 
 
 def bootstrap(
@@ -161,11 +225,29 @@ def bootstrap(
     seed: int = SEED,
 ) -> dict[str, np.ndarray]:
     """Every statistic over all resamples: STATISTICS maps a weight block to {name: (block,)}."""
+    return _collect(resample_weights(strata, resamples, seed), statistics)
+
+
+def bootstrap_counts(
+    strata: np.ndarray,
+    codes: Sequence[np.ndarray],
+    cells: Sequence[int],
+    statistics: Callable[[list[np.ndarray]], Mapping[str, np.ndarray]],
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> dict[str, np.ndarray]:
+    """`bootstrap` for statistics of cell counts: STATISTICS maps `resample_counts` blocks."""
+    return _collect(resample_counts(strata, codes, cells, resamples, seed), statistics)
+
+
+def _collect(
+    blocks: Iterator[Any], statistics: Callable[[Any], Mapping[str, np.ndarray]]
+) -> dict[str, np.ndarray]:
     import numpy as np
 
     parts: dict[str, list[np.ndarray]] = {}
-    for weights in resample_weights(strata, resamples, seed):
-        for name, values in statistics(weights).items():
+    for block in blocks:
+        for name, values in statistics(block).items():
             parts.setdefault(name, []).append(np.asarray(values, dtype=np.float64))
     return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 

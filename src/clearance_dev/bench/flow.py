@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "(e) Verification: intervals for every bias metric, a verified decision"
         ):
             results["verification"] = {
-                "intervals": verification.interval_bench(),
+                "intervals": verification.fresh_interval_bench(),
                 "decision": verification.decision_bench(),
             }
     results["elapsed_s"] = round(progress.elapsed, 1)
@@ -115,12 +115,12 @@ def print_figures(results: Mapping[str, Any], stream: Any = sys.stdout) -> None:
         ]
     checked = results.get("verification")
     if checked:
+        from clearance_dev.bench import verification
+
         a, b = checked["intervals"], checked["decision"]
         lines += [
-            f"  (e) intervals, {a['metrics']} bias metrics, {a['rows']:,} rows x "
-            f"{a['resamples']:,} resamples: {a['total_s']:.1f} s (target {a['target_s']:g} s)",
-            f"      whole verified decision, {b['rows']:,} rows: {b['total_s']:.1f} s "
-            f"(target {b['target_s']:g} s; {b['decision']})",
+            f"  {verification.interval_line(a, '(e)')}",
+            f"  {verification.decision_line(b, '   ')}",
         ]
     print("\n".join(lines), file=stream)
 

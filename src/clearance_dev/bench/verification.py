@@ -4,6 +4,10 @@
 
 (a) bootstrap intervals for all pre- and post-training bias metrics (Clarify's set, FT included)
     on ROWS generated rows with RESAMPLES resamples; target 20 s on 2 cores at 100,000 x 1,000.
+    Wall time and CPU time (all threads of the process: FT's neighbour search uses 2) are both
+    printed, with the load average before and after: on a shared machine the wall time says
+    more about the neighbours than about the code. Peak RSS is the process's own peak, so `make
+    bench` runs (a) in a fresh process (`fresh_interval_bench`); first-use imports are included.
 (b) the whole local decision with verification for a 10,000-row split: the Verify step's code
     (bundle digests, scoring with the registered model, every metric with intervals, exact SHAP on a
     sample) and the default policy's evaluation against it; target 5 s.
@@ -13,6 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -38,11 +46,12 @@ def generated_split(rows: int, seed: int = 7) -> tuple[recompute.BiasData, np.nd
 
 def interval_bench(rows: int = 100_000, resamples: int = stats.RESAMPLES) -> dict[str, Any]:
     data, _ = generated_split(rows)
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
     pre = measure.measure_bias(data, "pre_training", resamples)
-    middle = time.perf_counter()
+    middle, cpu_middle = time.perf_counter(), time.process_time()
     post = measure.measure_bias(data, "post_training", resamples)
-    done = time.perf_counter()
+    done, cpu_done = time.perf_counter(), time.process_time()
     return {
         "rows": rows,
         "resamples": resamples,
@@ -50,8 +59,34 @@ def interval_bench(rows: int = 100_000, resamples: int = stats.RESAMPLES) -> dic
         "pre_training_s": round(middle - started, 2),
         "post_training_s": round(done - middle, 2),
         "total_s": round(done - started, 2),
+        "pre_training_cpu_s": round(cpu_middle - cpu_started, 2),
+        "post_training_cpu_s": round(cpu_done - cpu_middle, 2),
+        "cpu_s": round(cpu_done - cpu_started, 2),
+        "peak_rss_mib": peak_rss_mib(),
+        "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "target_s": TARGET_INTERVALS_S,
     }
+
+
+def peak_rss_mib() -> float:
+    """This process's peak RSS: VmHWM, which starts afresh at exec (ru_maxrss keeps the forking
+    parent's peak across fork + exec, so a fresh interpreter would report its parent's)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)  # kB
+    except OSError:
+        pass
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+def fresh_interval_bench(rows: int = 100_000, resamples: int = stats.RESAMPLES) -> dict[str, Any]:
+    """`interval_bench` in a new interpreter, so its peak RSS is its own (not the caller's)."""
+    command = [sys.executable, "-m", __name__, "--intervals-only", "--json"]
+    command += ["--rows", str(rows), "--resamples", str(resamples)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)["intervals"]
 
 
 def decision_bench(rows: int = 10_000) -> dict[str, Any]:
@@ -69,15 +104,16 @@ def decision_bench(rows: int = 10_000) -> dict[str, Any]:
     policy = load_default_policy()
     with tempfile.TemporaryDirectory(prefix="clearance-bench-verify-") as tmp:
         root, model = make_bundle(Path(tmp), rows=rows)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         verification = verify_local(root, model, policy)
         reports = honest_reports(verification)
         decision = checks.evaluate(policy, reports, BENCH_ARN, verification=verification)
-        elapsed = time.perf_counter() - started
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     return {
         "rows": rows,
         "decision": decision.decision,
         "total_s": round(elapsed, 2),
+        "cpu_s": round(cpu, 2),
         "target_s": TARGET_DECISION_S,
     }
 
@@ -116,25 +152,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resamples", type=int, default=stats.RESAMPLES)
     parser.add_argument("--decision-rows", type=int, default=10_000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--intervals-only", action="store_true", help="only (a), e.g. for a fresh peak RSS"
+    )
     args = parser.parse_args(argv)
-    figures = {
-        "intervals": interval_bench(args.rows, args.resamples),
-        "decision": decision_bench(args.decision_rows),
-    }
+    figures = {"intervals": interval_bench(args.rows, args.resamples)}
+    if not args.intervals_only:
+        figures["decision"] = decision_bench(args.decision_rows)
     if args.json:
         print(json.dumps(figures, indent=2))
         return 0
-    a, b = figures["intervals"], figures["decision"]
-    print(
-        f"(a) intervals for {a['metrics']} bias metrics, {a['rows']:,} rows x {a['resamples']:,} "
-        f"resamples: {a['total_s']} s (pre {a['pre_training_s']} s, post {a['post_training_s']} s;"
-        f" target {a['target_s']:g} s)"
-    )
-    print(
-        f"(b) whole local decision with verification, {b['rows']:,} rows: {b['total_s']} s"
-        f" (target {b['target_s']:g} s)"
-    )
+    print(interval_line(figures["intervals"]))
+    if "decision" in figures:
+        print(decision_line(figures["decision"]))
     return 0
+
+
+def interval_line(a: dict[str, Any], label: str = "(a)") -> str:
+    load = a["load_average"]
+    return (
+        f"{label} intervals for {a['metrics']} bias metrics, {a['rows']:,} rows x "
+        f"{a['resamples']:,} resamples: {a['total_s']} s wall, {a['cpu_s']} s CPU "
+        f"(pre {a['pre_training_s']} s, "
+        f"post {a['post_training_s']} s wall; peak RSS {a['peak_rss_mib']:.0f} MiB; load average "
+        f"{load[0]:.1f} -> {load[1]:.1f}; target {a['target_s']:g} s on 2 cores)"
+    )
+
+
+def decision_line(b: dict[str, Any], label: str = "(b)") -> str:
+    return (
+        f"{label} whole local decision with verification, {b['rows']:,} rows: "
+        f"{b['total_s']} s wall, {b['cpu_s']} s CPU (target {b['target_s']:g} s; {b['decision']})"
+    )
 
 
 if __name__ == "__main__":
