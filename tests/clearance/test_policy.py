@@ -485,6 +485,18 @@ def test_policy_schema_command_prints_the_schema(capsys: pytest.CaptureFixture[s
     assert capsys.readouterr().out == schema_text()
 
 
+def test_ft_may_not_be_decided_on_its_under_covering_interval() -> None:
+    """FT's bootstrap interval holds the neighbours fixed and covered 88-91 % in simulation
+    (docs/verification.md): deciding on it is refused; FT on its point value still loads."""
+    rule = "- {id: flip, report: bias_post_training, metric: FT, abs_max: 0.1%s}\n"
+    with pytest.raises(PolicyError) as error:
+        load_policy(_rules(rule % ", decide_on: interval"))
+    assert str(error.value).startswith("flip.decide_on: FT's bootstrap interval is not a 95% ")
+    assert "Decide FT on its point value" in str(error.value)
+    assert load_policy(_rules(rule % "")).rules[0].metric == "FT"
+    assert load_policy(_rules(rule % ", decide_on: point")).rules[0].decide_on == "point"
+
+
 def test_pydantic_models_keep_the_contract_wording() -> None:
     """The models are the entry point; their errors are the same one-line PolicyErrors."""
     from clearance.policy.schema import PolicyDocument

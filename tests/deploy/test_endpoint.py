@@ -190,8 +190,20 @@ def test_monitor_image_accounts_match_the_sdk() -> None:
 
     config = Path(sagemaker.core.__file__).parent / "image_uri_config" / "model-monitor.json"
     registries = json.loads(config.read_text())["versions"][""]["registries"]
-    for region, account in ec.MONITOR_ACCOUNTS.items():
-        assert registries[region] == account
+    assert ec.MONITOR_ACCOUNTS == registries  # every region the SDK knows, none invented
+
+
+def test_monitor_image_is_the_sdks_in_every_region() -> None:
+    """The deploy CodeBuild has no SDK: our copy must give the image the SDK would, per partition
+    (commercial, China's amazonaws.com.cn, ISO-F's csp.hci.ic.gov)."""
+    from sagemaker.core import image_uris
+
+    from clearance.deploy.monitoring import monitor_image
+
+    for region in ec.MONITOR_ACCOUNTS:
+        assert monitor_image(region) == image_uris.retrieve("model-monitor", region=region), region
+    with pytest.raises(ValueError, match="no Model Monitor image known for mars-east-1"):
+        monitor_image("mars-east-1")
 
 
 def test_policy_file_is_validated(tmp_path: Path) -> None:

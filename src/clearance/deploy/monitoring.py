@@ -8,15 +8,55 @@ from typing import Any
 
 from clearance.deploy.report import EndpointPolicy, EndpointReport
 
-# Model Monitor's analyzer image account per region (the SageMaker SDK's model-monitor.json; a test
-# checks these against the installed SDK). Other regions: pass monitor_image_uri.
+# Model Monitor's analyzer image account per region: every region of the SageMaker Python SDK's
+# image_uri_config/model-monitor.json (sagemaker-core, Apache-2.0), copied so the deploy CodeBuild
+# (which has no SDK) resolves it; tests/deploy/test_endpoint.py checks the copy equals the installed
+# SDK's. A region not listed: pass monitor_image_uri (clearance endpoint-check --monitor-image-uri).
 MONITOR_ACCOUNTS = {
+    "af-south-1": "875698925577",
+    "ap-east-1": "001633400207",
+    "ap-northeast-1": "574779866223",
+    "ap-northeast-2": "709848358524",
+    "ap-northeast-3": "990339680094",
+    "ap-south-1": "126357580389",
+    "ap-southeast-1": "245545462676",
+    "ap-southeast-2": "563025443158",
+    "ap-southeast-3": "669540362728",
+    "ca-central-1": "536280801234",
+    "cn-north-1": "453000072557",
+    "cn-northwest-1": "453252182341",
+    "eu-central-1": "048819808253",
+    "eu-central-2": "590183933784",
+    "eu-north-1": "895015795356",
+    "eu-south-1": "933208885752",
+    "eu-south-2": "437450045455",
+    "eu-west-1": "468650794304",
+    "eu-west-2": "749857270468",
+    "eu-west-3": "680080141114",
+    "il-central-1": "843974653677",
+    "me-central-1": "588750061953",
+    "me-south-1": "607024016150",
+    "sa-east-1": "539772159869",
     "us-east-1": "156813124566",
     "us-east-2": "777275614652",
+    "us-isof-east-1": "853188333426",
+    "us-isof-south-1": "467912361380",
+    "us-west-1": "890145073186",
     "us-west-2": "159807026194",
-    "eu-west-1": "468650794304",
-    "eu-central-1": "048819808253",
 }
+# The registry's DNS suffix per partition (an ECR image URI is <account>.dkr.ecr.<region>.<suffix>).
+ECR_DOMAINS = {"cn-": "amazonaws.com.cn", "us-isof-": "csp.hci.ic.gov"}
+
+
+def monitor_image(region: str) -> str:
+    """Model Monitor's analyzer image in REGION, as the SDK's image_uris.retrieve gives it."""
+    if region not in MONITOR_ACCOUNTS:
+        raise ValueError(f"no Model Monitor image known for {region}; pass monitor_image_uri")
+    domain = next(
+        (d for prefix, d in ECR_DOMAINS.items() if region.startswith(prefix)), "amazonaws.com"
+    )
+    account = MONITOR_ACCOUNTS[region]
+    return f"{account}.dkr.ecr.{region}.{domain}/sagemaker-model-monitor-analyzer"
 
 
 def monitoring_requests(
@@ -38,12 +78,7 @@ def monitoring_requests(
             "package with a data-quality baseline"
         )
     if monitor_image_uri is None:
-        if region not in MONITOR_ACCOUNTS:
-            raise ValueError(f"no Model Monitor image known for {region}; pass monitor_image_uri")
-        account = MONITOR_ACCOUNTS[region]
-        monitor_image_uri = (
-            f"{account}.dkr.ecr.{region}.amazonaws.com/sagemaker-model-monitor-analyzer"
-        )
+        monitor_image_uri = monitor_image(region)
     name = f"{endpoint_name[:58]}-dq".replace("--", "-")
     definition = {
         "JobDefinitionName": name,
