@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from bake_support import REPO_ROOT, SUPPORTED_COMBINATIONS, combination_id
 
-from clearance.contract.reports import EVIDENCE_SLOT
+from clearance.contract.reports import EVIDENCE_SLOT, METRIC_SLOTS, TABULAR_KINDS
 from clearance.deploy import endpoint_checks as ec
 from clearance.deploy.monitoring import check_monitoring
 from clearance.deploy.report import EndpointReport
@@ -177,6 +177,36 @@ def test_register_model_points_model_data_quality_at_the_step(
     assert set(register["ModelMetrics"][section]) == {key}
     problems = definition_problems(definition)
     assert problems[STEP] == [] and problems["RegisterModel"] == []
+
+
+@pytest.mark.parametrize("combination", TABULAR, ids=combination_id)
+def test_every_slot_the_approval_pins_carries_a_digest(
+    definitions: Any, combination: dict[str, Any]
+) -> None:
+    """The approval reads each report AND the verification manifest from the governance copy whose
+    sha256 is the slot's ContentDigest (`clearance.registry.fetch._read` with an evidence store);
+    a slot without one fails Verify closed on AWS for every package. So every ModelMetrics slot
+    the team registers takes its ContentDigest from DigestReports, which digests that very URI."""
+    steps = _steps(definitions(combination))
+    register = steps["RegisterModel"]["Arguments"]
+    channels = {
+        i["InputName"]: i["S3Input"]["S3Uri"]
+        for i in steps["DigestReports"]["Arguments"]["ProcessingInputs"]
+        if i["InputName"] != "code"
+    }
+    slots = {(section, key) for kind in TABULAR_KINDS for section, key in METRIC_SLOTS[kind][:1]}
+    registered = {
+        (section, key): source
+        for section, holder in register["ModelMetrics"].items()
+        for key, source in holder.items()
+    }
+    # Model Monitor's constraints beside its statistics (the quality rules' bounds' source).
+    assert slots | {EVIDENCE_SLOT, ("ModelQuality", "Constraints")} == set(registered)
+    for slot, source in registered.items():
+        digest = source.get("ContentDigest", {}).get("Std:JsonGet")
+        assert digest, f"{slot} has no ContentDigest"
+        assert digest["PropertyFile"] == {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"}
+        assert channels[digest["Path"]] == source["S3Uri"], slot
 
 
 @pytest.mark.parametrize("combination", TABULAR, ids=combination_id)

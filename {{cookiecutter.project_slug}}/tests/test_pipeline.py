@@ -405,24 +405,23 @@ def test_model_metrics_are_wired_to_the_check_that_produced_each_report(built: B
     inputs = built.args("DigestReports")["ProcessingInputs"]
     channels = {i["InputName"]: i["S3Input"]["S3Uri"] for i in inputs}
 
-    def source(path: str) -> dict[str, Any]:
-        [name] = [n for n, uri in channels.items() if uri == get(path)]
+    def source(path: Any) -> dict[str, Any]:
+        uri = get(path) if isinstance(path, str) else path
+        [name] = [n for n, u in channels.items() if u == uri]
         digest = {
             "Std:JsonGet": {
                 "PropertyFile": {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"},
                 "Path": name,
             }
         }
-        return {"ContentType": json_type, "S3Uri": get(path), "ContentDigest": digest}
+        return {"ContentType": json_type, "S3Uri": uri, "ContentDigest": digest}
 
     evidence = get("Steps.Predict.ProcessingOutputConfig.Outputs['evidence'].S3Output.S3Uri")
     assert built.args("RegisterModel")["ModelMetrics"] == {
-        # The verification bundle's manifest, which the governance account recomputes from.
+        # The verification bundle's manifest, which the governance account recomputes from,
+        # digested like every report (the approval reads the governance copy with this sha256).
         "ModelDataQuality": {
-            "Statistics": {
-                "ContentType": json_type,
-                "S3Uri": {"Std:Join": {"On": "/", "Values": [evidence, "manifest.json"]}},
-            }
+            "Statistics": source({"Std:Join": {"On": "/", "Values": [evidence, "manifest.json"]}}),
         },
         "ModelQuality": {
             "Statistics": source("Steps.ModelQuality.CalculatedBaselineStatistics"),

@@ -627,6 +627,10 @@ def get_pipeline(
         "bias_post_training": step_model_bias.properties.CalculatedBaselineConstraints,
         "explainability": step_model_explainability.properties.CalculatedBaselineConstraints,
     }
+    # The verification bundle's manifest is digested too: the approval reads the governance copy
+    # of it whose sha256 is this ContentDigest (without one, Verify fails closed on AWS).
+    manifest_uri = _s3_join(evidence_uri, EVIDENCE_MANIFEST)
+    digested = {**reports, "evidence_manifest": manifest_uri}
     digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
     step_digest = ProcessingStep(
         name=STEP_DIGEST,
@@ -634,7 +638,7 @@ def get_pipeline(
             code=str(BASE_DIR / "digest.py"),
             inputs=[
                 _processing_input(name, uri, f"{PROCESSING_ROOT}/reports/{name}")
-                for name, uri in reports.items()
+                for name, uri in digested.items()
             ],
             outputs=[_processing_output("digests", run_prefix, "digests")],
         ),
@@ -644,17 +648,14 @@ def get_pipeline(
 
     def report(name: str) -> MetricsSource:
         digest = JsonGet(step_name=STEP_DIGEST, property_file=digests_file, json_path=name)
-        return MetricsSource(s3_uri=reports[name], content_type=JSON, content_digest=digest)
+        return MetricsSource(s3_uri=digested[name], content_type=JSON, content_digest=digest)
 
     # RegisterModel: every report attached with its digest, waiting for the central approval.
     model_metrics = ModelMetrics(
         # The verification bundle's manifest: the governance account recomputes the reports
-        # below from it with the registered model (clearance docs/verification.md). Its digest
-        # is not known when the definition is built; the manifest itself pins every file by
-        # sha256 and the Verify step checks them.
-        model_data_statistics=MetricsSource(
-            s3_uri=_s3_join(evidence_uri, EVIDENCE_MANIFEST), content_type=JSON
-        ),
+        # below from it with the registered model (clearance docs/verification.md). The manifest
+        # pins every file and the model by sha256; its own digest pins the manifest.
+        model_data_statistics=report("evidence_manifest"),
         model_statistics=report("model_statistics"),
         model_constraints=report("model_constraints"),
         bias_pre_training=report("bias_pre_training"),
