@@ -125,6 +125,43 @@ def test_champion_values_come_from_the_newest_other_approved_package(aws) -> Non
         ("model_quality", "auc"): 0.81
     }
     assert champion_values(sm, s3, policy, None, "arn:new", [BUCKET]) == {}
+    # The champion's report changed or vanished: its value is the reason, never left out (which
+    # would let the rule's own, looser bounds decide).
+    s3.put_object(Bucket=BUCKET, Key="q0.86.json", Body=b"not json")
+    [reason] = champion_values(sm, s3, policy, group, "arn:new", [BUCKET]).values()
+    assert isinstance(reason, str) and arns[1] in reason and "auc" in reason
+
+
+def test_a_champion_that_cannot_be_listed_fails_its_rules_closed() -> None:
+    """An AWS error listing the group's Approved packages (e.g. AccessDenied) becomes the reason
+    of every champion rule, and checks.evaluate fails those rules: Rejected, not the own bounds."""
+    from botocore.exceptions import ClientError
+
+    from clearance.contract.status import REJECTED
+    from clearance.decide import checks
+
+    class DeniedSageMaker:
+        def list_model_packages(self, **_: object) -> None:
+            error = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"}}
+            raise ClientError(error, "ListModelPackages")
+
+    policy = load_policy(
+        "version: 1\nrules:\n  - {id: c, report: model_quality, metric: auc, min: 0.5, "
+        "champion: {max_drop: 0.01}}\n"
+    )
+    values = champion_values(DeniedSageMaker(), None, policy, "g", "arn:new", [BUCKET])
+    [(key, reason)] = values.items()
+    assert key == ("model_quality", "auc")
+    assert reason.startswith("cannot list the Approved packages of g: ")
+    assert "AccessDenied" in reason
+    report = b'{"binary_classification_metrics": {"auc": {"value": 0.9}}}'
+    arn = "arn:aws:sagemaker:us-east-1:222222222222:model-package/g/2"
+    decision = checks.evaluate(policy, {"model_quality": report}, arn, champions=values)
+    assert decision.decision == REJECTED
+    [check] = decision.checks
+    assert not check.passed and "champion comparison cannot be made" in check.reason
+    # Without the champion entry the same report passes on the rule's own bound (min 0.5).
+    assert checks.evaluate(policy, {"model_quality": report}, arn).decision != REJECTED
 
 
 def _copy_all(s3) -> None:

@@ -321,6 +321,9 @@ def _decide_rule(
             )
     if rule.decide_on == "interval":
         return verified.unverified_interval_check(rule, selected)
-    narrowed, note = verified.with_champion(rule, champions)
+    try:
+        narrowed, note = verified.with_champion(rule, champions)
+    except verified.ChampionUnavailable as exc:
+        return _failed(rule, exc.reason)
     check = _judge(narrowed, selected)
     return replace(check, reason=check.reason + note) if note else check

@@ -26,8 +26,18 @@ if TYPE_CHECKING:
     from clearance.decide.verify import Verification
 
 VERIFIABLE = ("bias_pre_training", "bias_post_training", "model_quality", "explainability")
-# Champion values by (report kind, metric); a missing key means no Approved champion yet.
-Champions = Mapping[tuple[str, str], float]
+# Champion values by (report kind, metric); a missing key means no Approved champion yet. A str
+# value is why an existing champion's value could not be read: the rule then fails closed (a
+# comparison that cannot be made never falls back to the rule's own, looser bounds).
+Champions = Mapping[tuple[str, str], "float | str"]
+
+
+class ChampionUnavailable(Exception):
+    """A champion rule whose champion exists but whose value cannot be read."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def with_champion(rule: Any, champions: Champions | None) -> tuple[Any, str]:
@@ -38,6 +48,11 @@ def with_champion(rule: Any, champions: Champions | None) -> tuple[Any, str]:
     value = (champions or {}).get((rule.report, rule.metric))
     if value is None:
         return rule, " (no Approved champion in the group yet: the rule's own bounds decide)"
+    if isinstance(value, str):
+        raise ChampionUnavailable(
+            f"the champion comparison cannot be made: {value} (fail closed: re-run the approval "
+            "once the champion's evidence is readable)"
+        )
     key, allowance = limit
     if key == "max_drop":
         floor = value - allowance
@@ -70,7 +85,10 @@ def verified_check(
     if rule.report in BIAS_KINDS and rule.facet is not None and facet and rule.facet != facet:
         reason = f"the package's evaluation split has facet {facet!r}, not {rule.facet!r}"
         return Check(rule.id, rule.report, rule.metric, False, values, rule.bounds, reason)
-    narrowed, note = with_champion(rule, champions)
+    try:
+        narrowed, note = with_champion(rule, champions)
+    except ChampionUnavailable as exc:
+        return Check(rule.id, rule.report, rule.metric, False, values, rule.bounds, exc.reason)
     verdict = judge.judge(
         narrowed,
         verification.get(rule.report, rule.metric),
