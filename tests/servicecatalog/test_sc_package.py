@@ -160,6 +160,8 @@ def test_rendered_governance_carries_pattern_definition_and_code(bundle: Path) -
     assert params["OrganizationId"]["Default"] == "o-exampleorg01"
     start = resources["StartApprovalFunction"]["Properties"]["Environment"]["Variables"]
     assert "POLICY_S3_URI" not in start
+    # Only packages of the governance account's own (central) registry start an approval.
+    assert start["ACCOUNT_ID"] == {"Ref": "AWS::AccountId"}
 
 
 def test_rendered_model_build_and_portfolio_point_at_the_bundle(bundle: Path) -> None:
