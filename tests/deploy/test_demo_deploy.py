@@ -10,7 +10,7 @@ import numpy as np
 
 from clearance_dev.demo import deploy as demo_deploy
 
-from .conftest import DRIFT, MODEL_DATA_URL, World, checks_bytes
+from .conftest import BASELINE_COPIES, DRIFT, GOV_BUCKET, MODEL_DATA_URL, World, checks_bytes
 
 TEMPLATE_DEPLOY = Path(__file__).resolve().parents[2] / ("{" + "{cookiecutter.project_slug}}")
 
@@ -72,6 +72,7 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
             "role_arn": "arn:aws:iam::111111111111:role/monitor",
             "output_s3_uri": "s3://team/monitoring",
             "region": "us-east-1",
+            "governance_bucket": GOV_BUCKET,
         },
         note=notes.append,
         requests=40,
@@ -93,6 +94,12 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
     assert summary["served_model"]["s3_uri"] == world.models[fair]["model_read_from"]
     model = world.gov_sm.describe_model(ModelName=summary["deployed"]["prod"]["endpoint_config"])
     assert model["PrimaryContainer"]["ModelDataUrl"] == world.models[fair]["model_read_from"]
+    # The schedule's baseline is the approved governance copy (pinned by the registered digest).
+    monitoring = summary["staging_report"]["monitoring"]
+    assert (
+        monitoring["baseline"]["constraints"]
+        == f"s3://{GOV_BUCKET}/" + (BASELINE_COPIES["Constraints"])
+    )
     assert demo_deploy.as_expected(summary)
     served_swapped = {**summary["served_model"], "sha256": summary["swap"]["sha256"]}
     assert not demo_deploy.as_expected({**summary, "served_model": served_swapped})

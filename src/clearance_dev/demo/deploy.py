@@ -176,6 +176,7 @@ def run(
                 policy,
                 monitoring=monitoring,
                 sm=sm,
+                s3=s3,
             ),
         )
         served = endpoint.invocations
@@ -278,6 +279,8 @@ def run_in_demo(
             "role_arn": f"arn:aws:iam::{team}:role/sagemaker-{project}-mon",
             "output_s3_uri": f"s3://{two.TEAM_BUCKET}/monitoring",
             "region": accounts.region,
+            # The schedule's baseline: the governance copies pinned by the package's digests.
+            "governance_bucket": governance_bucket,
         },
         note=note,
         swap=swap,
