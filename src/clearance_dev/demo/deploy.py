@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from clearance.deploy import endpoint_checks, gate
-from clearance_dev.demo.deploy_swap import Swap, served_model, swap_and_gate, swap_team_model
+from clearance_dev.demo.deploy_swap import (
+    Swap,
+    baseline_held,
+    baseline_line,
+    loosen_team_baseline,
+    served_model,
+    swap_and_gate,
+    swap_team_model,
+)
 from clearance_dev.deploy_stack import deploy_stage, load_stage_parameters
 from clearance_dev.endpoint import LocalEndpoint, http_invoker
 
@@ -263,7 +271,10 @@ def run_in_demo(
 
     def swap(arn: str) -> dict[str, Any]:
         body = (other.out_dir / "model" / "model.tar.gz").read_bytes()
-        return swap_team_model(accounts, sm, arn, body, governance_bucket, other.label)
+        record = swap_team_model(accounts, sm, arn, body, governance_bucket, other.label)
+        # ...and loosens the monitoring baseline (constraints.json) the package registered.
+        record["baseline"] = loosen_team_baseline(accounts, sm, arn, governance_bucket)
+        return record
 
     summary = run(
         sm,
@@ -328,6 +339,7 @@ def as_expected(summary: dict[str, Any]) -> bool:
         and (summary.get("staging_report") or {}).get("outcome") == endpoint_checks.PASS
         and bool(deployed.get("prod"))
         and (summary.get("rollback") or {}).get("status") == "rolled-back"
+        and baseline_held(summary)
     )
 
 
@@ -362,6 +374,8 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
             f"{swap['sha256'][:12]}",
             file=stream,
         )
+    if baseline_line(summary):
+        print(f"    {baseline_line(summary)}", file=stream)
     rollback = summary.get("rollback")
     if rollback:
         print(
