@@ -124,6 +124,45 @@ def model_role_denied(w: World) -> list[Call]:
     ]
 
 
+def baseline_copy(w: World, name: str = "constraints.json", bucket: str | None = None) -> str:
+    """copy-artifacts' copy of a registered data-quality baseline file (DriftCheckBaselines)."""
+    source = bucket or w.team_bucket(TEAM)
+    key = f"artifacts/{source}/{PROJECT[0]}/run/data-quality/{name}/3HL4kqtJlcpXroDTDmJ"
+    return f"arn:aws:s3:::{w.governance_bucket()}/{key}"
+
+
+def baseline_listing(w: World, name: str = "constraints.json", bucket: str | None = None):
+    """(bucket ARN, ListObjectsV2 context) of the endpoint check's search for the pinned copy."""
+    prefix = baseline_copy(w, name, bucket).split(":::", 1)[1].split("/", 1)[1]
+    return f"arn:aws:s3:::{w.governance_bucket()}", {"s3:prefix": prefix.rsplit("/", 1)[0] + "/"}
+
+
+def baseline_denied(w: World) -> list[Call]:
+    """The endpoint check (-test) and the monitoring role (-mon) read their own project's copies
+    of the two baseline files, and nothing else in the governance bucket."""
+    own = baseline_copy(w)
+    bucket, _ = baseline_listing(w)
+    other_team, other_team_prefix = baseline_listing(w, bucket=w.team_bucket(TEAM_B))
+    other_project = f"sagemaker-p-otherproject-{TEAM}-artifacts"
+    _, other_project_prefix = baseline_listing(w, bucket=other_project)
+    calls = []
+    for role in ("deploy-test", "deploy-monitor"):
+        calls += [
+            Call(role, "s3:GetObject", baseline_copy(w, bucket=w.team_bucket(TEAM_B))),
+            Call(role, "s3:GetObject", baseline_copy(w, bucket=other_project)),
+            Call(role, "s3:ListBucket", other_team, other_team_prefix),
+            Call(role, "s3:ListBucket", bucket, other_project_prefix),
+            Call(role, "s3:ListBucket", bucket, {"s3:prefix": "artifacts/"}),
+            Call(role, "s3:ListBucket", bucket, {}),
+            Call(role, "s3:GetObject", model_copy(w)),  # its own project's model: not needed
+            Call(role, "s3:GetObject", _checks(w, TEAM)),
+            Call(role, "s3:PutObject", own),
+            Call(role, "s3:DeleteObject", own),
+            Call(role, "s3:PutObjectRetention", own),
+        ]
+    return calls
+
+
 def _names() -> dict[str, str]:
     name, pid = PROJECT
     return {
@@ -231,6 +270,20 @@ def deploy_flow(w: World, deploy: Rendered) -> list[tuple[str, str, str, dict[st
         ("deploy-model", "kms:Decrypt", w.governance.get_att("GovernanceKey", "Arn"), via_s3),
         ("deploy-gate", "s3:GetObject", model_copy(w), {}),
         ("deploy-gate", "s3:GetObjectVersion", model_copy(w), {}),
+        # endpoint.monitoring finds the approved baseline copy (list, read both files); the
+        # schedule's jobs read it as the monitoring role.
+        *[
+            (role, "s3:ListBucket", *baseline_listing(w, name))
+            for role in ("deploy-test", "deploy-monitor")
+            for name in ("statistics.json", "constraints.json")
+        ],
+        *[
+            (role, "s3:GetObject", baseline_copy(w, name), {})
+            for role in ("deploy-test", "deploy-monitor")
+            for name in ("statistics.json", "constraints.json")
+        ],
+        ("deploy-test", "kms:Decrypt", w.governance.get_att("GovernanceKey", "Arn"), via_s3),
+        ("deploy-monitor", "kms:Decrypt", w.governance.get_att("GovernanceKey", "Arn"), via_s3),
     ]
 
 
@@ -307,4 +360,5 @@ def deploy_calls(w: World) -> tuple[list[Call], list[Call]]:
     ]
     bundle_denied, bundle_allowed = bundle_cases(w)
     flow = [Call(p, a, r, c) for p, a, r, c in deploy_flow(w, deploy)]
-    return denied + bundle_denied + model_role_denied(w), flow + bundle_allowed
+    denied += bundle_denied + model_role_denied(w) + baseline_denied(w)
+    return denied, flow + bundle_allowed

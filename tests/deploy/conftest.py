@@ -22,6 +22,7 @@ import pytest
 import xgboost as xgb
 from moto import mock_aws
 
+from clearance.contract import names
 from clearance.deploy.gate import GateConfig, parse_accepted_policies
 from clearance_dev.standin_shims import deploy_shims
 
@@ -172,6 +173,8 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         reader_sm = gov.client("sagemaker")
         reader_s3 = reader.client("s3")
         world = World(gov_sm, gov_s3, admin.client("sagemaker"), reader_sm, reader_s3, config)
+        for name, body in BASELINE.items():  # copy-artifacts' copies of the registered baseline
+            gov_s3.put_object(Bucket=GOV_BUCKET, Key=BASELINE_COPIES[name], Body=body)
 
         def record(params: Any, model: Any, **_: Any) -> None:
             world.calls.append(model.name)
@@ -182,12 +185,58 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
 
 
 N_FEATURES = 5
+# The data-quality baseline the team pipeline registers (DriftCheckBaselines.ModelDataQuality), in
+# the project's own bucket, each file with its ContentDigest; copy-artifacts' governance copies of
+# it are BASELINE_COPIES (version "team-v1" of each source object).
+TEAM_BUCKET = "sagemaker-p-abc123-111111111111-artifacts"  # GROUP's project bucket
+BASELINE = {
+    "Statistics": b'{"version": 0.0, "dataset": {"item_count": 300}, "features": []}\n',
+    "Constraints": b'{"version": 0.0, "features": [{"name": "_c1", "inferred_type": '
+    b'"Fractional", "completeness": 1.0}]}\n',
+}
+BASELINE_KEYS = {name: f"credit-risk/run1/data-quality/{name.lower()}.json" for name in BASELINE}
 DRIFT = {
     "ModelDataQuality": {
-        "Statistics": {"ContentType": "application/json", "S3Uri": "s3://b/p/statistics.json"},
-        "Constraints": {"ContentType": "application/json", "S3Uri": "s3://b/p/constraints.json"},
+        name: {
+            "ContentType": "application/json",
+            "S3Uri": f"s3://{TEAM_BUCKET}/{BASELINE_KEYS[name]}",
+            "ContentDigest": f"sha256:{hashlib.sha256(body).hexdigest()}",
+        }
+        for name, body in BASELINE.items()
     }
 }
+BASELINE_COPIES = {
+    name: names.copy_key(TEAM_BUCKET, BASELINE_KEYS[name], "team-v1") for name in BASELINE
+}
+
+
+class FakeS3:
+    """A governance bucket of objects for the endpoint check's baseline reads (ListObjectsV2,
+    GetObject), recording the calls; no moto needed for the checks against the local endpoint."""
+
+    def __init__(self, objects: dict[tuple[str, str], bytes] | None = None) -> None:
+        self.objects = dict(objects or {})
+        self.calls: list[str] = []
+
+    def list_objects_v2(self, Bucket: str, Prefix: str = "", **_: Any) -> dict[str, Any]:  # noqa: N803
+        self.calls.append("ListObjectsV2")
+        keys = sorted(k for b, k in self.objects if b == Bucket and k.startswith(Prefix))
+        return {"Contents": [{"Key": k, "LastModified": f"2026-11-28T09:{i:02d}"}
+                             for i, k in enumerate(keys)]}  # fmt: skip
+
+    def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+        self.calls.append("GetObject")
+        if (Bucket, Key) not in self.objects:
+            raise RuntimeError(f"NoSuchKey: {Key}")
+        body = self.objects[(Bucket, Key)]
+        return {"Body": io.BytesIO(body), "ContentLength": len(body), "VersionId": "gov-v1"}
+
+
+def baseline_s3(**changes: bytes) -> FakeS3:
+    """The governance copies of the registered baseline; CHANGES replace a copy's bytes."""
+    return FakeS3(
+        {(GOV_BUCKET, BASELINE_COPIES[n]): changes.get(n, body) for n, body in BASELINE.items()}
+    )
 
 
 @pytest.fixture(scope="module")

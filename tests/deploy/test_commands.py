@@ -125,14 +125,24 @@ def test_endpoint_check_against_the_local_endpoint(world: World, artifact, tmp_p
                 "--payload", str(payload), "--policy", str(policy), "--endpoint-url", endpoint.url,
                 "--monitoring-role-arn", "arn:aws:iam::111111111111:role/monitor",
                 "--monitoring-output-uri", "s3://b/monitoring", "--record",
-                "--out", str(tmp_path / "report.json"),
+                "--governance-bucket", GOV_BUCKET, "--out", str(tmp_path / "report.json"),
             ],
         )  # fmt: skip
-        code = commands.run_endpoint_check(args, (world.gov_sm, None))
+        code = commands.run_endpoint_check(args, (world.gov_sm, None, world.reader_s3))
+        report = json.loads((tmp_path / "report.json").read_text())
+        assert code == 0, report
+        assert endpoint_checks.staging_passed(world.gov_sm, arn)[0]
+        assert report["monitoring"]["baseline"]["statistics"].startswith(f"s3://{GOV_BUCKET}/")
+        # Without the governance bucket the baseline cannot be pinned: the check fails closed.
+        args.governance_bucket = None
+        assert commands.run_endpoint_check(args, (world.gov_sm, None, world.reader_s3)) == 1
     report = json.loads((tmp_path / "report.json").read_text())
-    assert code == 0, report
+    (monitoring,) = [c for c in report["checks"] if c["id"] == "endpoint.monitoring"]
+    assert monitoring["outcome"] == "fail" and "no governance bucket" in monitoring["reason"]
     assert report["latency_ms"]["n"] == 30
-    assert endpoint_checks.staging_passed(world.gov_sm, arn)[0]
+    # ...and production promotion with it (the failed result is recorded on the package).
+    passed, reason = endpoint_checks.staging_passed(world.gov_sm, arn)
+    assert not passed and "endpoint.monitoring" in reason
 
 
 def test_endpoint_check_refuses_a_non_loopback_http_url(tmp_path: Path, capsys) -> None:

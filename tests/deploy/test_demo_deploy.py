@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
 
 from clearance_dev.demo import deploy as demo_deploy
+from clearance_dev.demo.deploy_swap import PERMISSIVE_CONSTRAINTS, baseline_line
 
-from .conftest import DRIFT, MODEL_DATA_URL, World, checks_bytes
+from .conftest import BASELINE_COPIES, DRIFT, GOV_BUCKET, MODEL_DATA_URL, World, checks_bytes
 
 TEMPLATE_DEPLOY = Path(__file__).resolve().parents[2] / ("{" + "{cookiecutter.project_slug}}")
 
@@ -53,7 +55,19 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
     def swap(arn: str) -> dict:
         # The team overwrites its model.tar.gz; copy-artifacts copies the new version.
         pin = world.copy_model("team-swapped", swapped_bytes)
-        return {"team_object": MODEL_DATA_URL, "sha256": pin["model_sha256"], "swapped_in": "x"}
+        # ...and loosens constraints.json; copy-artifacts copies it next to the approved copy.
+        loose = BASELINE_COPIES["Constraints"].rsplit("/", 1)[0] + "/team-v2"
+        world.gov_s3.put_object(Bucket=GOV_BUCKET, Key=loose, Body=PERMISSIVE_CONSTRAINTS)
+        baseline = {
+            "team_object": DRIFT["ModelDataQuality"]["Constraints"]["S3Uri"],
+            "sha256": hashlib.sha256(PERMISSIVE_CONSTRAINTS).hexdigest(),
+        }
+        return {
+            "team_object": MODEL_DATA_URL,
+            "sha256": pin["model_sha256"],
+            "swapped_in": "x",
+            "baseline": baseline,
+        }
 
     summary = demo_deploy.run(
         world.gov_sm,
@@ -72,6 +86,7 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
             "role_arn": "arn:aws:iam::111111111111:role/monitor",
             "output_s3_uri": "s3://team/monitoring",
             "region": "us-east-1",
+            "governance_bucket": GOV_BUCKET,
         },
         note=notes.append,
         requests=40,
@@ -93,7 +108,19 @@ def test_stage_deploys_the_approved_and_refuses_rejected_and_forged(
     assert summary["served_model"]["s3_uri"] == world.models[fair]["model_read_from"]
     model = world.gov_sm.describe_model(ModelName=summary["deployed"]["prod"]["endpoint_config"])
     assert model["PrimaryContainer"]["ModelDataUrl"] == world.models[fair]["model_read_from"]
+    # The schedule's baseline is the approved governance copy (pinned by the registered digest).
+    monitoring = summary["staging_report"]["monitoring"]
+    assert (
+        monitoring["baseline"]["constraints"]
+        == f"s3://{GOV_BUCKET}/" + (BASELINE_COPIES["Constraints"])
+    )
     assert demo_deploy.as_expected(summary)
+    assert "monitors with the approved copy" in baseline_line(summary)
+    loosened = json.loads(json.dumps(summary))
+    loosened["staging_report"]["monitoring"]["baseline_pinned"]["constraints"]["sha256"] = summary[
+        "swap"
+    ]["baseline"]["sha256"]
+    assert not demo_deploy.as_expected(loosened)
     served_swapped = {**summary["served_model"], "sha256": summary["swap"]["sha256"]}
     assert not demo_deploy.as_expected({**summary, "served_model": served_swapped})
     assert any("not the swapped bytes" in n for n in notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -18,7 +19,15 @@ from clearance.deploy import endpoint_checks as ec
 from clearance_dev.deploy_stack import deploy_stage, load_stage_parameters
 from clearance_dev.endpoint import LocalEndpoint, ModelError, http_invoker, ping
 
-from .conftest import DRIFT, World, rows_of
+from .conftest import (
+    BASELINE_COPIES,
+    DRIFT,
+    GOV_BUCKET,
+    GROUP,
+    World,
+    baseline_s3,
+    rows_of,
+)
 
 
 def test_endpoint_serves_the_artifact(artifact) -> None:
@@ -86,14 +95,18 @@ def _described(sampling: int = 20, enabled: bool = True) -> dict:
 
 
 PACKAGE = {
-    "ModelPackageArn": "arn:aws:sagemaker:us-east-1:222222222222:model-package/g/1",
+    "ModelPackageArn": f"arn:aws:sagemaker:us-east-1:222222222222:model-package/{GROUP}/1",
+    "ModelPackageGroupName": GROUP,
     "DriftCheckBaselines": DRIFT,
 }
 MONITORING = {
     "role_arn": "arn:aws:iam::111111111111:role/monitor",
     "output_s3_uri": "s3://b/monitoring",
     "region": "us-east-1",
+    "governance_bucket": GOV_BUCKET,
 }
+SCHEDULE = {k: v for k, v in MONITORING.items() if k != "governance_bucket"}
+COPY_URIS = {name.lower(): f"s3://{GOV_BUCKET}/{key}" for name, key in BASELINE_COPIES.items()}
 
 
 def _policy(**changes) -> ec.EndpointPolicy:
@@ -107,7 +120,7 @@ def test_checks_pass_on_the_local_endpoint(artifact) -> None:
     with LocalEndpoint(path) as endpoint:
         report = ec.run_checks(
             http_invoker(endpoint.url), rows_of(x), _described(), PACKAGE, _policy(),
-            monitoring=MONITORING,
+            monitoring=MONITORING, s3=baseline_s3(),
         )  # fmt: skip
     doc = report.to_json()
     assert doc["outcome"] == "pass", [c for c in doc["checks"] if c["outcome"] != "pass"]
@@ -121,7 +134,13 @@ def test_checks_pass_on_the_local_endpoint(artifact) -> None:
     ]
     assert doc["latency_ms"]["n"] == 40 and 0 < doc["latency_ms"]["p50"] <= doc["latency_ms"]["p95"]
     assert doc["error_rate"]["value"] == 0 and doc["error_rate"]["interval"]["method"] == "wilson"
-    assert doc["monitoring"]["baseline"]["constraints"] == "s3://b/p/constraints.json"
+    # The schedule monitors with the governance copies the registered digests pin.
+    assert doc["monitoring"]["baseline"] == COPY_URIS
+    pinned = doc["monitoring"]["baseline_pinned"]
+    assert pinned["constraints"]["sha256"] == DRIFT["ModelDataQuality"]["Constraints"][
+        "ContentDigest"
+    ].removeprefix("sha256:")
+    assert pinned["statistics"]["source"] == DRIFT["ModelDataQuality"]["Statistics"]["S3Uri"]
     assert json.loads(json.dumps(doc, allow_nan=False)) == doc
 
 
@@ -130,7 +149,7 @@ def test_tight_latency_bound_fails_with_the_figure(artifact) -> None:
     with LocalEndpoint(path) as endpoint:
         report = ec.run_checks(
             http_invoker(endpoint.url), rows_of(x), _described(), PACKAGE,
-            _policy(p95_ms_max=0.0), monitoring=MONITORING,
+            _policy(p95_ms_max=0.0), monitoring=MONITORING, s3=baseline_s3(),
         )  # fmt: skip
     failed = [c for c in report.checks if c["outcome"] == "fail"]
     assert [c["id"] for c in failed] == ["endpoint.latency_p95"] and report.outcome == "fail"
@@ -146,7 +165,7 @@ def test_errors_count_against_the_error_rate(artifact) -> None:
         return (500, b"boom") if len(calls) % 10 == 0 else (200, b"0.5\n" * body.count(b"\n"))
 
     report = ec.run_checks(
-        flaky, rows_of(x), _described(), PACKAGE, _policy(), monitoring=MONITORING
+        flaky, rows_of(x), _described(), PACKAGE, _policy(), monitoring=MONITORING, s3=baseline_s3()
     )
     rate = next(c for c in report.checks if c["id"] == "endpoint.error_rate")
     assert rate["outcome"] == "fail" and rate["value"] == pytest.approx(4 / 40)
@@ -159,7 +178,7 @@ def test_errors_count_against_the_error_rate(artifact) -> None:
 def test_data_capture_must_be_on(artifact, described, problem) -> None:
     report = ec.run_checks(
         lambda b, t: (200, b"0.5\n" * b.count(b"\n")), rows_of(artifact[1]), described, PACKAGE,
-        _policy(), monitoring=MONITORING,
+        _policy(), monitoring=MONITORING, s3=baseline_s3(),
     )  # fmt: skip
     check = next(c for c in report.checks if c["id"] == "endpoint.data_capture")
     assert check["outcome"] == "fail" and problem in check["reason"]
@@ -169,15 +188,84 @@ def test_monitoring_needs_the_data_quality_baseline() -> None:
     package = {**PACKAGE, "DriftCheckBaselines": {}}
     report = ec.run_checks(
         lambda b, t: (200, b"0.5\n" * b.count(b"\n")), ["1,2,3,4,5"], _described(), package,
-        _policy(), monitoring=MONITORING,
+        _policy(), monitoring=MONITORING, s3=baseline_s3(),
     )  # fmt: skip
     check = next(c for c in report.checks if c["id"] == "endpoint.monitoring")
     assert check["outcome"] == "fail" and "ModelDataQuality" in check["reason"]
 
 
+def _monitoring(package=PACKAGE, s3=None, **monitoring) -> dict:
+    report = ec.run_checks(
+        lambda b, t: (200, b"0.5\n" * b.count(b"\n")), ["1,2,3,4,5"], _described(), package,
+        _policy(), monitoring={**MONITORING, **monitoring}, s3=s3 or baseline_s3(),
+    )  # fmt: skip
+    doc = report.to_json()
+    return {**doc, **next(c for c in doc["checks"] if c["id"] == "endpoint.monitoring")}
+
+
+# A constraints.json that monitors nothing: what a team would write to make monitoring toothless.
+PERMISSIVE = b'{"version": 0.0, "features": [], "monitoring_config": {"emit_metrics": false}}'
+
+
+def test_swapped_team_baseline_still_monitors_with_the_approved_copy() -> None:
+    """The team loosens constraints.json after the approval; copy-artifacts copies the new version
+    next to the approved one. The schedule is still built from the copy with the registered
+    sha256, never from the team's object or the newer copy."""
+    s3 = baseline_s3()
+    newer = BASELINE_COPIES["Constraints"].rsplit("/", 1)[0] + "/team-v2"
+    s3.objects[(GOV_BUCKET, newer)] = PERMISSIVE
+    check = _monitoring(s3=s3)
+    assert check["outcome"] == "pass", check["reason"]
+    assert check["monitoring"]["baseline"]["constraints"] == COPY_URIS["constraints"]
+    assert newer not in json.dumps(check["monitoring"])
+    assert set(s3.calls) == {"ListObjectsV2", "GetObject"}
+
+
+def test_swapped_baseline_without_the_approved_copy_fails_closed() -> None:
+    """Only the loosened bytes exist in the governance bucket: no copy has the registered
+    digest, so there is no schedule and the check fails with one line saying why."""
+    check = _monitoring(s3=baseline_s3(Constraints=PERMISSIVE))
+    assert check["outcome"] == "fail"
+    assert "no governance copy" in check["reason"] and "ContentDigest" in check["reason"]
+    assert "\n" not in check["reason"] and not check["monitoring"]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ("no-digest", "has no ContentDigest"),
+        ("bad-digest", "is not 'sha256:<64 hex digits>'"),
+        ("no-bucket", "no governance bucket"),
+        ("other-project", "not in the project's own bucket"),
+        ("unreadable", "cannot list the governance copies"),
+        ("not-json", "is not JSON"),
+    ],
+)
+def test_baseline_that_cannot_be_pinned_fails_closed(change: str, reason: str) -> None:
+    quality = {k: dict(v) for k, v in DRIFT["ModelDataQuality"].items()}
+    s3, monitoring = baseline_s3(), {}
+    if change == "no-digest":
+        del quality["Statistics"]["ContentDigest"]
+    elif change == "bad-digest":
+        quality["Statistics"]["ContentDigest"] = "md5:abc"
+    elif change == "no-bucket":
+        monitoring["governance_bucket"] = None
+    elif change == "other-project":
+        quality["Constraints"]["S3Uri"] = "s3://sagemaker-p-other-111111111111-artifacts/c.json"
+    elif change == "unreadable":
+        s3.list_objects_v2 = lambda **_: (_ for _ in ()).throw(RuntimeError("AccessDenied"))
+    elif change == "not-json":
+        s3 = baseline_s3(Statistics=b"not json")
+        quality["Statistics"]["ContentDigest"] = f"sha256:{hashlib.sha256(b'not json').hexdigest()}"
+    package = {**PACKAGE, "DriftCheckBaselines": {"ModelDataQuality": quality}}
+    check = _monitoring(package, s3, **monitoring)
+    assert check["outcome"] == "fail" and reason in check["reason"], check["reason"]
+    assert not check["monitoring"] and "\n" not in check["reason"]
+
+
 def test_monitoring_requests_validate_against_botocore() -> None:
     definition, schedule = ec.monitoring_requests(
-        "credit-risk-staging", DRIFT, policy=ec.load_policy(), **MONITORING
+        "credit-risk-staging", DRIFT, policy=ec.load_policy(), **SCHEDULE
     )
     assert ec.request_problems("CreateDataQualityJobDefinition", definition) == []
     assert ec.request_problems("CreateMonitoringSchedule", schedule) == []

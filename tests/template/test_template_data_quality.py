@@ -10,6 +10,8 @@ the deploy side's own request builder. The LLM variant has neither the step nor 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -19,8 +21,10 @@ from typing import Any
 import pytest
 from bake_support import REPO_ROOT, SUPPORTED_COMBINATIONS, combination_id
 
+from clearance.contract import names
 from clearance.contract.reports import EVIDENCE_SLOT, METRIC_SLOTS, TABULAR_KINDS
 from clearance.deploy import endpoint_checks as ec
+from clearance.deploy.baseline_copy import pin_data_quality_baseline
 from clearance.deploy.monitoring import check_monitoring
 from clearance.deploy.report import EndpointReport
 from clearance_dev.requests import definition_problems, validate
@@ -95,10 +99,36 @@ def _resolve(value: Any) -> Any:
     return value
 
 
+# What the baselining job wrote in one run (any JSON: the endpoint check parses, not interprets).
+BASELINE_BODIES = {
+    kind: json.dumps({"version": 0.0, "kind": kind}).encode() for kind in MONITOR_FILES
+}
+GOV_BUCKET = "clearance-gov-222222222222-us-east-1"
+
+
+def _digest(kind: str) -> str:
+    return "sha256:" + hashlib.sha256(BASELINE_BODIES[kind]).hexdigest()
+
+
+class _GovernanceCopies:
+    """The governance bucket's copies (ListObjectsV2 / GetObject) copy-artifacts made."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def list_objects_v2(self, Bucket: str, Prefix: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+        return {"Contents": [{"Key": k} for k in self.objects if k.startswith(Prefix)]}
+
+    def get_object(self, Bucket: str, Key: str, **_: Any) -> dict[str, Any]:  # noqa: N803
+        assert Bucket == GOV_BUCKET
+        return {"Body": io.BytesIO(self.objects[Key]), "VersionId": "gov-1"}
+
+
 def _registered_baselines(definition: dict[str, Any]) -> dict[str, Any]:
     """DriftCheckBaselines as CreateModelPackage receives them in one run: each
     Steps.DataQuality.BaselineUsedForDriftCheck* reference becomes the file the baselining job wrote
-    in this run's output folder (register_new_baseline=True: the new baseline is the one used)."""
+    in this run's output folder (register_new_baseline=True: the new baseline is the one used),
+    and each ContentDigest the sha256 DigestReports computed of it (BASELINE_BODIES)."""
     steps = _steps(definition)
     (output,) = steps[STEP]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     folder = _resolve(output["S3Output"]["S3Uri"])
@@ -107,10 +137,14 @@ def _registered_baselines(definition: dict[str, Any]) -> dict[str, Any]:
         for kind, name in MONITOR_FILES.items()
     }
 
+    digests = {f"data_quality_{kind.lower()}": _digest(kind) for kind in MONITOR_FILES}
+
     def substitute(value: Any) -> Any:
         if isinstance(value, dict):
             if set(value) == {"Get"} and value["Get"] in files:
                 return files[value["Get"]]
+            if set(value) == {"Std:JsonGet"}:  # DigestReports' digests.json entry
+                return digests[value["Std:JsonGet"]["Path"]]
             return {k: substitute(v) for k, v in value.items()}
         return value
 
@@ -128,6 +162,12 @@ def test_tabular_pipeline_baselines_predicts_capture_shaped_output(
     steps = _steps(definition)
     names = list(steps)
     assert names.index("Predict") < names.index(STEP) < names.index("RegisterModel")
+    # DigestReports digests the baseline, so it runs after DataQuality (the checks' chain).
+    chain, step = [], "DigestReports"
+    while step in steps:
+        chain.append(step)
+        step = (steps[step].get("DependsOn") or [None])[0]
+    assert STEP in chain, chain
     step = steps[STEP]
     assert step["Type"] == "QualityCheck" and step["CheckType"] == "DATA_QUALITY"
     assert step["RegisterNewBaseline"] is True
@@ -168,6 +208,12 @@ def test_register_model_points_model_data_quality_at_the_step(
         kind: {
             "ContentType": "application/json",
             "S3Uri": {"Get": f"Steps.{STEP}.BaselineUsedForDriftCheck{kind}"},
+            "ContentDigest": {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"},
+                    "Path": f"data_quality_{kind.lower()}",
+                }
+            },
         }
         for kind in MONITOR_FILES
     }
@@ -202,6 +248,11 @@ def test_every_slot_the_approval_pins_carries_a_digest(
     }
     # Model Monitor's constraints beside its statistics (the quality rules' bounds' source).
     assert slots | {EVIDENCE_SLOT, ("ModelQuality", "Constraints")} == set(registered)
+    # The endpoint check pins the data-quality baseline the same way (clearance.deploy.
+    # baseline_copy): its schedule runs with the governance copy of each file's digest.
+    quality = register["DriftCheckBaselines"]["ModelDataQuality"]
+    assert set(quality) == set(MONITOR_FILES)
+    registered.update({("DriftCheckBaselines.ModelDataQuality", k): v for k, v in quality.items()})
     for slot, source in registered.items():
         digest = source.get("ContentDigest", {}).get("Std:JsonGet")
         assert digest, f"{slot} has no ContentDigest"
@@ -233,17 +284,28 @@ def test_endpoint_check_accepts_what_the_pipeline_registers(
         "DriftCheckBaselines": baselines,
     }
     assert validate("sagemaker", "CreateModelPackage", request) == []
+    # The endpoint check resolves each file to copy-artifacts' governance copy with its digest.
+    copies = {
+        kind: names.copy_key(BUCKET, f"credit-risk/{EXECUTION_ID}/data-quality/{name}", "v1")
+        for kind, name in MONITOR_FILES.items()
+    }
+    s3 = _GovernanceCopies({copies[kind]: BASELINE_BODIES[kind] for kind in MONITOR_FILES})
+    group = GROUP_ARN.rsplit("/", 1)[1]
+    pinned, pins = pin_data_quality_baseline(s3, baselines, GOV_BUCKET, group)
+    assert {k: p["sha256"] for k, p in pins.items()} == {
+        kind.lower(): _digest(kind).removeprefix("sha256:") for kind in MONITOR_FILES
+    }
     image = _steps(definition)[STEP]["Arguments"]["AppSpecification"]["ImageUri"]
     options = {**MONITORING, "region": region}
     if region not in ec.MONITOR_ACCOUNTS:
         options["monitor_image_uri"] = image  # clearance endpoint-check --monitor-image-uri
     definition_request, schedule = ec.monitoring_requests(
-        "credit-risk-p-abcdefghijkl-staging", baselines, policy=ec.load_policy(), **options
+        "credit-risk-p-abcdefghijkl-staging", pinned, policy=ec.load_policy(), **options
     )
     assert definition_request["DataQualityAppSpecification"]["ImageUri"] == image
     assert definition_request["DataQualityBaselineConfig"] == {
-        "ConstraintsResource": {"S3Uri": baselines["ModelDataQuality"]["Constraints"]["S3Uri"]},
-        "StatisticsResource": {"S3Uri": baselines["ModelDataQuality"]["Statistics"]["S3Uri"]},
+        "ConstraintsResource": {"S3Uri": f"s3://{GOV_BUCKET}/{copies['Constraints']}"},
+        "StatisticsResource": {"S3Uri": f"s3://{GOV_BUCKET}/{copies['Statistics']}"},
     }
     assert ec.request_problems("CreateDataQualityJobDefinition", definition_request) == []
     assert ec.request_problems("CreateMonitoringSchedule", schedule) == []

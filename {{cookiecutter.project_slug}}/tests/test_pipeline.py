@@ -469,11 +469,25 @@ def test_drift_check_baselines_come_from_the_checks_and_their_configs(built: Bui
         "Statistics": source("Steps.ModelQuality.BaselineUsedForDriftCheckStatistics"),
         "Constraints": source("Steps.ModelQuality.BaselineUsedForDriftCheckConstraints"),
     }
-    # What the deploy side's data-quality monitoring schedule on the endpoint is built from.
-    assert baselines["ModelDataQuality"] == {
-        "Statistics": source("Steps.DataQuality.BaselineUsedForDriftCheckStatistics"),
-        "Constraints": source("Steps.DataQuality.BaselineUsedForDriftCheckConstraints"),
-    }
+    # What the deploy side's data-quality monitoring schedule on the endpoint is built from, each
+    # file with the sha256 DigestReports computed of it: the endpoint check builds the schedule
+    # from the governance copy with that digest, so a constraints.json loosened after the approval
+    # is never what the endpoint is monitored with.
+    inputs = built.args("DigestReports")["ProcessingInputs"]
+    channels = {i["InputName"]: i["S3Input"]["S3Uri"] for i in inputs}
+    for kind in ("Statistics", "Constraints"):
+        uri = get(f"Steps.DataQuality.BaselineUsedForDriftCheck{kind}")
+        channel = f"data_quality_{kind.lower()}"
+        assert channels[channel] == uri
+        assert baselines["ModelDataQuality"][kind] == {
+            **source(f"Steps.DataQuality.BaselineUsedForDriftCheck{kind}"),
+            "ContentDigest": {
+                "Std:JsonGet": {
+                    "PropertyFile": {"Get": "Steps.DigestReports.PropertyFiles.ReportDigests"},
+                    "Path": channel,
+                }
+            },
+        }
     bias = baselines["Bias"]
     assert bias["PreTrainingConstraints"] == source(
         "Steps.DataBias.BaselineUsedForDriftCheckConstraints"

@@ -10,6 +10,7 @@
 
     clearance endpoint-check --endpoint-name NAME --model-package-arn ARN --payload rows.csv \
         [--policy endpoint_policy.yaml] [--stage staging] [--endpoint-url URL] \
+        [--governance-bucket BUCKET] \
         [--monitoring-role-arn ROLE --monitoring-output-uri S3 [--create-schedule]] \
         [--record] [--out report.json] [--json]
 
@@ -139,6 +140,12 @@ def add_endpoint_check_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--endpoint-url", default=None, help="invoke this URL (a local container), not SageMaker"
     )
+    parser.add_argument(
+        "--governance-bucket",
+        default=os.environ.get("GOVERNANCE_BUCKET"),
+        help="holds the approved copies of the data-quality baseline the schedule is built from "
+        "(default: $GOVERNANCE_BUCKET; without it endpoint.monitoring fails)",
+    )
     parser.add_argument("--monitoring-role-arn", default=None)
     parser.add_argument("--monitoring-output-uri", default=None)
     parser.add_argument("--monitor-image-uri", default=None)
@@ -150,9 +157,10 @@ def add_endpoint_check_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_endpoint_check(
     args: argparse.Namespace,
-    clients: tuple[Any, Any] | None = None,
+    clients: tuple[Any, ...] | None = None,
     invoker: Callable[[bytes, str], tuple[int, bytes]] | None = None,
 ) -> int:
+    """CLIENTS: (sagemaker, sagemaker-runtime[, s3]); without s3 the baseline cannot be pinned."""
     try:
         policy = endpoint_checks.load_policy(args.policy)
         rows = args.payload.read_text(encoding="utf-8").splitlines()
@@ -161,7 +169,8 @@ def run_endpoint_check(
     except (OSError, ValueError) as exc:
         _print_error("endpoint-check", str(exc), "Check --policy, --payload and --endpoint-url")
         return USAGE
-    sm, runtime = clients or _clients("sagemaker", "sagemaker-runtime")
+    sm, runtime, *rest = clients or _clients("sagemaker", "sagemaker-runtime", "s3")
+    s3 = rest[0] if rest else None
     try:
         described = sm.describe_endpoint(EndpointName=args.endpoint_name)
         package = sm.describe_model_package(ModelPackageName=args.model_package_arn)
@@ -174,6 +183,7 @@ def run_endpoint_check(
         "output_s3_uri": args.monitoring_output_uri or "",
         "region": region,
         "monitor_image_uri": args.monitor_image_uri,
+        "governance_bucket": args.governance_bucket,
         "create": args.create_schedule,
     }
     report = endpoint_checks.run_checks(
@@ -185,6 +195,7 @@ def run_endpoint_check(
         stage=args.stage,
         monitoring=monitoring,
         sm=sm,
+        s3=s3,
     )
     doc = report.to_json()
     if args.out:

@@ -13,8 +13,10 @@ endpoint.error_rate    failed / timed invocations <= ``error_rate_max``
 endpoint.data_capture  DescribeEndpoint shows capture on, Input and Output, sampling
                        >= ``data_capture.min_sampling_percentage``
 endpoint.monitoring    a DataQuality job definition + schedule request built from the
-                       package's DriftCheckBaselines.ModelDataQuality validates against
-                       botocore's shapes (and is created when ``create`` is set)
+                       package's DriftCheckBaselines.ModelDataQuality, resolved to the
+                       governance copies whose sha256 is each file's ContentDigest,
+                       validates against botocore's shapes (and is created when
+                       ``create`` is set); no digest or no matching copy: fail
 =====================  ===============================================================
 
 Every check has an outcome ``pass`` or ``fail`` and a reason; the report passes only when all do
@@ -35,6 +37,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from clearance.deploy.baseline_copy import pin_data_quality_baseline
 from clearance.deploy.monitoring import (
     MONITOR_ACCOUNTS,
     check_monitoring,
@@ -230,9 +233,12 @@ def run_checks(
     stage: str = "staging",
     monitoring: Mapping[str, Any] | None = None,
     sm: Any = None,
+    s3: Any = None,
 ) -> EndpointReport:
-    """All checks; ``monitoring`` holds role_arn, output_s3_uri, region[, monitor_image_uri,
-    create] for the schedule. Never raises for endpoint or AWS problems."""
+    """All checks; ``monitoring`` holds role_arn, output_s3_uri, region, governance_bucket[,
+    monitor_image_uri, create] for the schedule, whose baseline is the governance copy pinned by
+    the package's ContentDigest (read with ``s3``; :mod:`clearance.deploy.baseline_copy`). Never
+    raises for endpoint or AWS problems."""
     report = EndpointReport(
         endpoint_name=str(described_endpoint.get("EndpointName")),
         model_package_arn=str(package.get("ModelPackageArn")),
@@ -250,11 +256,24 @@ def run_checks(
     _check_capture(report, described_endpoint, policy)
     options = dict(monitoring or {})
     create = bool(options.pop("create", False))
+    governance_bucket = options.pop("governance_bucket", None)
+    pins: dict[str, dict[str, Any]] = {}
 
     def requests() -> tuple[dict[str, Any], dict[str, Any]]:
-        return monitoring_requests(
-            report.endpoint_name, package.get("DriftCheckBaselines") or {}, policy=policy, **options
+        # The schedule monitors with the approved bytes, never the team's (overwritable) object.
+        baselines, pinned = pin_data_quality_baseline(
+            s3,
+            package.get("DriftCheckBaselines") or {},
+            governance_bucket,
+            package.get("ModelPackageGroupName"),
         )
+        pins.update(pinned)
+        return monitoring_requests(report.endpoint_name, baselines, policy=policy, **options)
 
     check_monitoring(report, sm, requests, create, policy)
+    if report.monitoring and pins:
+        report.monitoring["baseline_pinned"] = {
+            name: {k: pin.get(k) for k in ("source", "sha256", "version_id")}
+            for name, pin in pins.items()
+        }
     return report

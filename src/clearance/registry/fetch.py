@@ -152,7 +152,8 @@ def _is_empty(source: Any) -> bool:
     return source is None or (isinstance(source, dict) and not source)
 
 
-def _expected_digest(source: Mapping[str, Any], slot: str) -> str | None:
+def expected_digest(source: Mapping[str, Any], slot: str) -> str | None:
+    """A MetricsSource's ContentDigest as lowercase hex; None without one, ReportError if bad."""
     digest = source.get("ContentDigest")
     if digest in (None, ""):
         return None
@@ -182,10 +183,12 @@ def _get(s3: Any, uri: str, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
     return data, response
 
 
-def _read_copy(
+def read_copy(
     s3: Any, store: EvidenceStore, bucket: str, key: str, expected: str, uri: str
 ) -> tuple[bytes, dict[str, Any]]:
-    """The governance copy of s3://bucket/key whose sha256 is ``expected``, and its pin."""
+    """The governance copy of s3://bucket/key whose sha256 is ``expected``, and its pin
+    (``read_from``, ``version_id``, ``source_version_id``); ReportError if none matches or it
+    cannot be read. The approval's reads and the endpoint check's baseline use this one search."""
     prefix = names.copies_prefix(bucket, key, store.prefix)
     try:
         listed = s3.list_objects_v2(Bucket=store.bucket, Prefix=prefix, MaxKeys=1000)
@@ -226,14 +229,14 @@ def _read(
         raise ReportError(f"{slot} has no S3Uri")
     bucket, key = parse_s3_uri(uri)
     allowed.check(bucket, key, slot)
-    expected = _expected_digest(source, slot)
+    expected = expected_digest(source, slot)
     if store is not None:
         if expected is None:
             raise ReportError(
                 f"{slot} has no ContentDigest, so no governance copy can be pinned to it "
                 "(the team pipeline sets sha256:<hex> on every report it registers)"
             )
-        data, pin = _read_copy(s3, store, bucket, key, expected, uri)
+        data, pin = read_copy(s3, store, bucket, key, expected, uri)
         return data, expected, pin
     owner = names.bucket_owner(bucket)  # a squatted team-bucket name is refused by S3
     extra = {"ExpectedBucketOwner": owner} if owner else {}

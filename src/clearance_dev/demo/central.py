@@ -148,10 +148,16 @@ def register(
     if (baseline / "statistics.json").is_file() and (baseline / "constraints.json").is_file():
         quality = {}
         for name in ("Statistics", "Constraints"):
-            uri, _ = put(
+            uri, digest = put(
                 baseline / f"{name.lower()}.json", f"{prefix}/baselines/{name.lower()}.json"
             )
-            quality[name] = {"ContentType": "application/json", "S3Uri": uri}
+            # Pinned like the reports: the endpoint check reads the governance copy with this
+            # sha256, so a constraints.json loosened after the approval is never monitored with.
+            quality[name] = {
+                "ContentType": "application/json",
+                "S3Uri": uri,
+                "ContentDigest": f"sha256:{digest}",
+            }
         drift = {"DriftCheckBaselines": {"ModelDataQuality": quality}}
     response = accounts.registration_client().create_model_package(
         ModelPackageGroupName=group_arn,

@@ -29,7 +29,15 @@ from pathlib import Path
 from typing import Any
 
 from clearance.deploy import endpoint_checks, gate
-from clearance_dev.demo.deploy_swap import Swap, served_model, swap_and_gate, swap_team_model
+from clearance_dev.demo.deploy_swap import (
+    Swap,
+    baseline_held,
+    baseline_line,
+    loosen_team_baseline,
+    served_model,
+    swap_and_gate,
+    swap_team_model,
+)
 from clearance_dev.deploy_stack import deploy_stage, load_stage_parameters
 from clearance_dev.endpoint import LocalEndpoint, http_invoker
 
@@ -176,6 +184,7 @@ def run(
                 policy,
                 monitoring=monitoring,
                 sm=sm,
+                s3=s3,
             ),
         )
         served = endpoint.invocations
@@ -262,7 +271,10 @@ def run_in_demo(
 
     def swap(arn: str) -> dict[str, Any]:
         body = (other.out_dir / "model" / "model.tar.gz").read_bytes()
-        return swap_team_model(accounts, sm, arn, body, governance_bucket, other.label)
+        record = swap_team_model(accounts, sm, arn, body, governance_bucket, other.label)
+        # ...and loosens the monitoring baseline (constraints.json) the package registered.
+        record["baseline"] = loosen_team_baseline(accounts, sm, arn, governance_bucket)
+        return record
 
     summary = run(
         sm,
@@ -278,6 +290,8 @@ def run_in_demo(
             "role_arn": f"arn:aws:iam::{team}:role/sagemaker-{project}-mon",
             "output_s3_uri": f"s3://{two.TEAM_BUCKET}/monitoring",
             "region": accounts.region,
+            # The schedule's baseline: the governance copies pinned by the package's digests.
+            "governance_bucket": governance_bucket,
         },
         note=note,
         swap=swap,
@@ -325,6 +339,7 @@ def as_expected(summary: dict[str, Any]) -> bool:
         and (summary.get("staging_report") or {}).get("outcome") == endpoint_checks.PASS
         and bool(deployed.get("prod"))
         and (summary.get("rollback") or {}).get("status") == "rolled-back"
+        and baseline_held(summary)
     )
 
 
@@ -359,6 +374,8 @@ def print_summary(summary: dict[str, Any], path: Path) -> None:
             f"{swap['sha256'][:12]}",
             file=stream,
         )
+    if baseline_line(summary):
+        print(f"    {baseline_line(summary)}", file=stream)
     rollback = summary.get("rollback")
     if rollback:
         print(

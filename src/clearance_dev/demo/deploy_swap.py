@@ -80,3 +80,61 @@ def swap_team_model(
         "swapped_in": f"the {label} build's model",
         "copied": [c.action for c in copied],
     }
+
+
+# A constraints.json that checks nothing: what a team would write to make monitoring toothless.
+PERMISSIVE_CONSTRAINTS = b'{"version": 0.0, "features": [], "monitoring_config": {}}\n'
+
+
+def loosen_team_baseline(
+    accounts: Any, sm: Any, arn: str, governance_bucket: str
+) -> dict[str, Any]:
+    """The team (its pipeline role) overwrites the package's registered constraints.json with a
+    permissive one after the approval; copy-artifacts copies the new version next to the approved
+    one. The endpoint check must still build the schedule from the approved copy."""
+    from clearance_dev.demo import central
+
+    baselines = sm.describe_model_package(ModelPackageName=arn).get("DriftCheckBaselines") or {}
+    uri = (baselines.get("ModelDataQuality") or {}).get("Constraints", {}).get("S3Uri")
+    if not uri:
+        return {}
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    body = PERMISSIVE_CONSTRAINTS
+    put = accounts.client("team-pipeline", "s3").put_object(
+        Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms"
+    )
+    upload = central.Upload(
+        bucket,
+        key,
+        put["ETag"].strip('"'),
+        put.get("VersionId"),
+        len(body),
+        f"{central.EVENT_FIXTURE_SEQUENCER}FFFE",
+    )
+    central.copy_evidence(accounts, [upload], governance_bucket, accounts.region)
+    return {"team_object": uri, "sha256": hashlib.sha256(body).hexdigest()}
+
+
+def baseline_held(summary: dict[str, Any]) -> bool:
+    """After the team loosened constraints.json, the staging schedule still monitors with the
+    approved copy (a pinned sha256 that is not the loosened one). True when nothing was swapped."""
+    loosened = (summary.get("swap") or {}).get("baseline") or {}
+    if not loosened:
+        return True
+    monitoring = (summary.get("staging_report") or {}).get("monitoring") or {}
+    pinned = ((monitoring.get("baseline_pinned") or {}).get("constraints") or {}).get("sha256")
+    return bool(pinned) and pinned != loosened.get("sha256")
+
+
+def baseline_line(summary: dict[str, Any]) -> str | None:
+    """The demo summary's line about the loosened baseline, or None when nothing was loosened."""
+    loosened = (summary.get("swap") or {}).get("baseline") or {}
+    if not loosened:
+        return None
+    monitoring = (summary.get("staging_report") or {}).get("monitoring") or {}
+    pinned = ((monitoring.get("baseline_pinned") or {}).get("constraints") or {}).get("sha256")
+    return (
+        f"baseline: the team loosened {loosened['team_object']} after the approval; the schedule "
+        f"monitors with the approved copy, sha256 {str(pinned)[:12]} (loosened "
+        f"{loosened['sha256'][:12]})"
+    )

@@ -20,11 +20,12 @@
          |
     ModelExplainability  (ClarifyCheckStep, Kernel SHAP, test split through the model)
          |
-    DigestReports  (ProcessingStep, digest.py: sha256 of each report -> digests.json)
-         |
+    DigestReports  (ProcessingStep, digest.py: sha256 of each report and of the data-quality
+         |          baseline -> digests.json)
     RegisterModel  (ModelStep: always PendingManualApproval, into the governance account's
                     central-registry group, with every report above attached as ModelMetrics,
-                    each with its ContentDigest, and DriftCheckBaselines)
+                    each with its ContentDigest, and DriftCheckBaselines,
+                    ModelDataQuality with its ContentDigest too)
 
 The data dependencies alone would let the checks run in parallel; they run in a chain (depends_on)
 so that at most one Clarify shadow endpoint or analysis job runs at a time and a failed check stops
@@ -44,6 +45,8 @@ monitoring configurations the bias and explainability checks upload:
         always registers the baseline it calculates (register_new_baseline=True: the endpoint
         serves this model, so its baseline is this model's training data) and skips the drift
         check against the last approved package's baseline unless SkipDataQualityCheck=false.
+        Both files carry their DigestReports ContentDigest: the endpoint check builds the
+        schedule from the governance copy with that sha256, never from the team's object.
 ModelMetrics.ModelDataQuality.Statistics holds the verification bundle's manifest instead (below).
 
 Every run writes under s3://<bucket>/<base_job_prefix>/<execution id>/, so a later run never
@@ -630,7 +633,17 @@ def get_pipeline(
     # The verification bundle's manifest is digested too: the approval reads the governance copy
     # of it whose sha256 is this ContentDigest (without one, Verify fails closed on AWS).
     manifest_uri = _s3_join(evidence_uri, EVIDENCE_MANIFEST)
-    digested = {**reports, "evidence_manifest": manifest_uri}
+    # And the data-quality baseline the endpoint's Model Monitor schedule compares traffic against
+    # (each property is the one statistics.json / constraints.json file the baselining job wrote):
+    # the deploy side builds the schedule from the governance copy with this sha256, so a team
+    # cannot loosen constraints.json after the approval (clearance docs/deploy.md).
+    baseline = {
+        "data_quality_statistics": step_data_quality.properties.BaselineUsedForDriftCheckStatistics,
+        "data_quality_constraints": (
+            step_data_quality.properties.BaselineUsedForDriftCheckConstraints
+        ),
+    }
+    digested = {**reports, "evidence_manifest": manifest_uri, **baseline}
     digests_file = PropertyFile(name="ReportDigests", output_name="digests", path="digests.json")
     step_digest = ProcessingStep(
         name=STEP_DIGEST,
@@ -643,6 +656,7 @@ def get_pipeline(
             outputs=[_processing_output("digests", run_prefix, "digests")],
         ),
         property_files=[digests_file],
+        # After every check (DataQuality included, through the chain): the last one it digests.
         depends_on=[step_model_explainability],
     )
 
@@ -664,14 +678,9 @@ def get_pipeline(
     )
     drift_check_baselines = DriftCheckBaselines(
         # What the endpoint's data-quality monitoring schedule compares captured traffic against.
-        model_data_statistics=MetricsSource(
-            s3_uri=step_data_quality.properties.BaselineUsedForDriftCheckStatistics,
-            content_type=JSON,
-        ),
-        model_data_constraints=MetricsSource(
-            s3_uri=step_data_quality.properties.BaselineUsedForDriftCheckConstraints,
-            content_type=JSON,
-        ),
+        # Pinned by ContentDigest like the reports: the endpoint check reads the governance copy.
+        model_data_statistics=report("data_quality_statistics"),
+        model_data_constraints=report("data_quality_constraints"),
         model_statistics=MetricsSource(
             s3_uri=step_model_quality.properties.BaselineUsedForDriftCheckStatistics,
             content_type=JSON,
