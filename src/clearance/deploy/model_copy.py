@@ -25,16 +25,15 @@ and GetObject (pinned VersionId) on the governance bucket; the model is streamed
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Mapping
 from typing import Any
 
 from clearance.contract import names
+from clearance.contract.digest import stream_sha256
 from clearance.deploy.refusal import aws_problem, refuse
 
 MAX_MODEL_BYTES = 5 * 1024**3  # copy-artifacts' CopyObject limit: no larger copy exists
-CHUNK = 8 * 1024 * 1024
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 FIELD = "checks.json verification.model_read_from"
 FIX_REAPPROVE = "Re-run the approval: its Verify step records the governance copy it scored"
@@ -109,20 +108,13 @@ def check_model_copy(
             " SageMaker would serve the newer one",
             "Investigate the write to the governance copy; re-run the approval",
         )
-    digest, size = hashlib.sha256(), 0
     try:
         response = s3.get_object(Bucket=governance_bucket, Key=key, VersionId=pinned)
-        body = response["Body"]
-        while chunk := body.read(CHUNK):
-            size += len(chunk)
-            if size > MAX_MODEL_BYTES:
-                raise ValueError(f"over the {MAX_MODEL_BYTES}-byte limit")
-            digest.update(chunk)
+        actual, size = stream_sha256(response["Body"], MAX_MODEL_BYTES)
     except Exception as exc:  # noqa: BLE001 - an unreadable model refuses the deploy
         problem = f"{where} cannot be read ({aws_problem(exc)})"
         aws = not isinstance(exc, ValueError)
         raise refuse("model-missing", FIELD, problem, fix, aws_error=aws) from exc
-    actual = digest.hexdigest()
     if actual != expected:
         raise refuse(
             "model-digest",

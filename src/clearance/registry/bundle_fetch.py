@@ -21,13 +21,13 @@ gate deploys exactly that copy.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from clearance.contract import names
+from clearance.contract.digest import stream_sha256
 from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.decide.reports import ReportError
 from clearance.registry.fetch import (
@@ -42,7 +42,6 @@ from clearance.registry.fetch import (
 
 MAX_BUNDLE_FILE_BYTES = 512 * 1024 * 1024
 MAX_MODEL_BYTES = 1024 * 1024 * 1024
-CHUNK = 8 * 1024 * 1024
 
 
 def _stream(s3: Any, uri: str, target: Path, cap: int, **kwargs: Any) -> tuple[str, Any]:
@@ -55,16 +54,12 @@ def _stream(s3: Any, uri: str, target: Path, cap: int, **kwargs: Any) -> tuple[s
     if isinstance(length, int) and length > cap:
         raise ReportError(f"{uri} is {length} bytes, over the {cap}-byte limit")
     target.parent.mkdir(parents=True, exist_ok=True)
-    written, digest = 0, hashlib.sha256()
     with target.open("wb") as handle:
-        body = response["Body"]
-        while chunk := body.read(CHUNK):
-            written += len(chunk)
-            if written > cap:
-                raise ReportError(f"{uri} is over the {cap}-byte limit")
-            digest.update(chunk)
-            handle.write(chunk)
-    return digest.hexdigest(), response.get("VersionId")
+        try:
+            digest, _ = stream_sha256(response["Body"], cap, handle.write)
+        except ValueError:
+            raise ReportError(f"{uri} is over the {cap}-byte limit") from None
+    return digest, response.get("VersionId")
 
 
 def _download(s3: Any, uri: str, allowed: Allowed, target: Path, cap: int) -> None:

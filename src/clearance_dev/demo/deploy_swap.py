@@ -56,23 +56,11 @@ def swap_team_model(
 ) -> dict[str, Any]:
     """The team (its pipeline role) overwrites the package's model.tar.gz in its own bucket; the
     S3 notification runs copy-artifacts, which copies the new version next to the verified one."""
-    from clearance_dev.demo import central
 
     url = sm.describe_model_package(ModelPackageName=arn)["InferenceSpecification"]["Containers"][
         0
     ]["ModelDataUrl"]
-    bucket, _, key = url.removeprefix("s3://").partition("/")
-    team_s3 = accounts.client("team-pipeline", "s3")
-    put = team_s3.put_object(Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms")
-    upload = central.Upload(
-        bucket,
-        key,
-        put["ETag"].strip('"'),
-        put.get("VersionId"),
-        len(body),
-        f"{central.EVENT_FIXTURE_SEQUENCER}FFFF",
-    )
-    copied, _ = central.copy_evidence(accounts, [upload], governance_bucket, accounts.region)
+    put, copied = _team_overwrite(accounts, url, body, governance_bucket, "FFFF")
     return {
         "team_object": url,
         "team_version_id": put.get("VersionId"),
@@ -92,27 +80,32 @@ def loosen_team_baseline(
     """The team (its pipeline role) overwrites the package's registered constraints.json with a
     permissive one after the approval; copy-artifacts copies the new version next to the approved
     one. The endpoint check must still build the schedule from the approved copy."""
-    from clearance_dev.demo import central
 
     baselines = sm.describe_model_package(ModelPackageName=arn).get("DriftCheckBaselines") or {}
     uri = (baselines.get("ModelDataQuality") or {}).get("Constraints", {}).get("S3Uri")
     if not uri:
         return {}
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
     body = PERMISSIVE_CONSTRAINTS
+    _team_overwrite(accounts, uri, body, governance_bucket, "FFFE")
+    return {"team_object": uri, "sha256": hashlib.sha256(body).hexdigest()}
+
+
+def _team_overwrite(
+    accounts: Any, uri: str, body: bytes, governance_bucket: str, sequencer: str
+) -> tuple[dict[str, Any], list[Any]]:
+    """The team pipeline role puts BODY at URI in its own bucket; the S3 notification runs
+    copy-artifacts (a later SEQUENCER than the build's uploads). (PutObject response, copies)."""
+    from clearance_dev.demo import central
+
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
     put = accounts.client("team-pipeline", "s3").put_object(
         Bucket=bucket, Key=key, Body=body, ServerSideEncryption="aws:kms"
     )
-    upload = central.Upload(
-        bucket,
-        key,
-        put["ETag"].strip('"'),
-        put.get("VersionId"),
-        len(body),
-        f"{central.EVENT_FIXTURE_SEQUENCER}FFFE",
-    )
-    central.copy_evidence(accounts, [upload], governance_bucket, accounts.region)
-    return {"team_object": uri, "sha256": hashlib.sha256(body).hexdigest()}
+    etag, version = put["ETag"].strip('"'), put.get("VersionId")
+    sequence = f"{central.EVENT_FIXTURE_SEQUENCER}{sequencer}"
+    upload = central.Upload(bucket, key, etag, version, len(body), sequence)
+    copied, _ = central.copy_evidence(accounts, [upload], governance_bucket, accounts.region)
+    return put, copied
 
 
 def baseline_held(summary: dict[str, Any]) -> bool:
