@@ -211,3 +211,19 @@ def import_file(path: Path, name: str) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def render_definition(project: Path, kwargs: Mapping[str, Any], out: Path) -> dict[str, Any]:
+    """The baked repo's offline pipeline definition (``pipelines.get_pipeline_definition
+    --offline``, its own entry point, in a subprocess), written to OUT and returned parsed."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "pipelines.get_pipeline_definition", "--offline"]
+        + ["--kwargs", json.dumps(dict(kwargs)), "-f", str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return json.loads(out.read_text(encoding="utf-8"))

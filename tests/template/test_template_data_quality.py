@@ -13,13 +13,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
 import sys
 from fnmatch import fnmatch
 from typing import Any
 
 import pytest
-from bake_support import REPO_ROOT, SUPPORTED_COMBINATIONS, combination_id
+from bake_support import REPO_ROOT, SUPPORTED_COMBINATIONS, combination_id, render_definition
 
 from clearance.contract import names
 from clearance.contract.reports import EVIDENCE_SLOT, METRIC_SLOTS, TABULAR_KINDS
@@ -65,17 +64,7 @@ def definitions(bake_once: Any, tmp_path_factory: pytest.TempPathFactory) -> Any
                 "model_package_group_name": GROUP_ARN.format(region=region),
             }
             out = tmp_path_factory.mktemp("definition") / "definition.json"
-            completed = subprocess.run(
-                [sys.executable, "-m", "pipelines.get_pipeline_definition", "--offline"]
-                + ["--kwargs", json.dumps(kwargs), "-f", str(out)],
-                cwd=result.project_path,
-                capture_output=True,
-                text=True,
-                timeout=600,
-                check=False,
-            )
-            assert completed.returncode == 0, completed.stderr[-2000:]
-            cache[key] = json.loads(out.read_text(encoding="utf-8"))
+            cache[key] = render_definition(result.project_path, kwargs, out)
         return cache[key]
 
     return render

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bake_support import SUPPORTED_COMBINATIONS
+from bake_support import SUPPORTED_COMBINATIONS, render_definition
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,8 +129,6 @@ def test_rendered_team_pipeline_sends_only_valid_requests(
     """Each step of the team's definition, as the request SageMaker sends for it (processing,
     training, model, Clarify/quality checks, the cross-account CreateModelPackage), fits
     botocore's shapes: parameters at their defaults, expressions left to run time."""
-    import json
-
     from clearance_dev.requests import definition_problems
 
     result = bake_once({**combination, "description": TRICKY})
@@ -140,18 +138,7 @@ def test_rendered_team_pipeline_sends_only_valid_requests(
         "default_bucket": "sagemaker-p-abcdefghijkl-111111111111-artifacts",
         "model_package_group_name": GROUP_ARN,
     }
-    out = tmp_path / "definition.json"
-    completed = subprocess.run(
-        [sys.executable, "-m", "pipelines.get_pipeline_definition", "--offline"]
-        + ["-kwargs", json.dumps(kwargs), "-f", str(out)],
-        cwd=result.project_path,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    definition = json.loads(out.read_text(encoding="utf-8"))
+    definition = render_definition(result.project_path, kwargs, tmp_path / "definition.json")
     problems = definition_problems(definition)
     assert "RegisterModel" in problems and "DigestReports" in problems
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
