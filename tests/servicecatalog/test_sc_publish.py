@@ -287,8 +287,11 @@ def test_governance_stack_builds_on_moto(
     for queue in ("clearance-start-approval-dlq", "clearance-copy-artifacts-dlq"):
         assert sqs.get_queue_url(QueueName=queue)["QueueUrl"]
     assert start["Concurrency"]["ReservedConcurrentExecutions"] == 5
-    # No POLICY_S3_URI: the policy location is fixed in the pipeline definition.
-    assert set(config["Environment"]["Variables"]) == {"PIPELINE_NAME"}
+    # No POLICY_S3_URI: the policy location is fixed in the pipeline definition. ACCOUNT_ID: only
+    # the central (this account's) registry's packages start an approval.
+    variables = config["Environment"]["Variables"]
+    assert set(variables) == {"PIPELINE_NAME", "ACCOUNT_ID"}
+    assert variables["ACCOUNT_ID"] == config["FunctionArn"].split(":")[4]
     # The function's code is the uploaded, digest-named zip (moto read it from the bundle bucket).
     assert config["CodeSize"] == manifest["files"][manifest["keys"]["lambda"]]["size"]
     copy = lam.get_function(FunctionName="clearance-copy-artifacts")["Configuration"]
