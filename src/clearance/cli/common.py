@@ -13,7 +13,7 @@ from typing import Any
 
 from clearance.contract import exitcodes, fmt
 from clearance.contract.args import ArgumentParser
-from clearance.contract.errors import ClearanceError, error_line
+from clearance.contract.errors import ClearanceError, aws_reason, error_line
 from clearance.decide.checks import Decision
 from clearance.policy import Policy, load_policy, resolve_policy
 
@@ -76,15 +76,10 @@ def usage_error(field: str, problem: str, fix: str) -> int:
 def aws_error(exc: Exception, what: str | None = None) -> int:
     """An AWS call failed: one line naming WHAT (else the failed operation, else "AWS"), the error
     code and message; exit code 3. The same line for every command."""
-    response = getattr(exc, "response", None)
     field = what or "AWS"
-    if isinstance(response, dict):
-        err = response.get("Error") or {}
+    if isinstance(getattr(exc, "response", None), dict):
         field = what or getattr(exc, "operation_name", None) or "AWS"
-        detail = f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".rstrip(": ")
-    else:
-        detail = f"{type(exc).__name__}: {exc}"
-    detail = " ".join(detail.split()).rstrip(".") or type(exc).__name__
+    detail = " ".join(aws_reason(exc).split()).rstrip(".") or type(exc).__name__
     fix = "Check the name or ARN, your credentials, the region and AWS_ENDPOINT_URL"
     print(error_line(field, detail, fix), file=sys.stderr)
     return EXIT_AWS

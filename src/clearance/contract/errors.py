@@ -22,3 +22,15 @@ class ClearanceError(Exception):
 def error_line(field: str, problem: str, fix: str) -> str:
     """The one line printed on stderr for bad input."""
     return f"ERROR: {field}: {problem}. {fix}"
+
+
+def aws_reason(exc: Exception) -> str:
+    """``<Code>: <Message>`` of a botocore ClientError (else ``<type>: <text>``, at most 200
+    characters): the one wording of a failed AWS call in every reason and error line."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error") or {}
+        code = error.get("Code") or type(exc).__name__
+        message = error.get("Message") or ""
+        return f"{code}: {message}".rstrip(": ")
+    return f"{type(exc).__name__}: {str(exc)[:200]}"

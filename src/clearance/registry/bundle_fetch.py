@@ -28,13 +28,13 @@ from typing import Any
 
 from clearance.contract import names
 from clearance.contract.digest import stream_sha256
+from clearance.contract.errors import aws_reason
 from clearance.contract.reports import EVIDENCE_SLOT
 from clearance.decide.reports import ReportError
 from clearance.registry.fetch import (
     MAX_COPIES,
     Allowed,
     EvidenceStore,
-    _aws_reason,
     _is_empty,
     _read,
     parse_s3_uri,
@@ -49,7 +49,7 @@ def _stream(s3: Any, uri: str, target: Path, cap: int, **kwargs: Any) -> tuple[s
     try:
         response = s3.get_object(**kwargs)
     except Exception as exc:  # noqa: BLE001 - unreadable evidence fails the verification
-        raise ReportError(f"cannot read {uri}: {_aws_reason(exc)}") from None
+        raise ReportError(f"cannot read {uri}: {aws_reason(exc)}") from None
     length = response.get("ContentLength")
     if isinstance(length, int) and length > cap:
         raise ReportError(f"{uri} is {length} bytes, over the {cap}-byte limit")
@@ -81,7 +81,7 @@ def _download_copy(
         listed = s3.list_objects_v2(Bucket=store.bucket, Prefix=prefix, MaxKeys=1000)
     except Exception as exc:  # noqa: BLE001
         raise ReportError(
-            f"cannot list the governance copies of {uri}: {_aws_reason(exc)}"
+            f"cannot list the governance copies of {uri}: {aws_reason(exc)}"
         ) from None
     copies = [o for o in listed.get("Contents", []) if "/" not in o["Key"][len(prefix) :]]
     copies.sort(key=lambda o: str(o.get("LastModified", "")), reverse=True)

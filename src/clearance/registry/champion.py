@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from clearance.contract.errors import aws_reason
 from clearance.contract.status import APPROVED
 from clearance.decide.reports import ReportError, parse_report, select_values
 from clearance.policy import Policy
-from clearance.registry.fetch import LOG, EvidenceStore, _aws_reason, fetch_reports
+from clearance.registry.fetch import LOG, EvidenceStore, fetch_reports
 
 
 def champion_arn(sm: Any, group: str, exclude: str) -> str | None:
@@ -55,7 +56,7 @@ def champion_values(
     try:
         arn = champion_arn(sm, group, exclude)
     except Exception as exc:  # noqa: BLE001 - an unlisted champion fails its rules closed
-        reason = f"cannot list the Approved packages of {group}: {_aws_reason(exc)}"
+        reason = f"cannot list the Approved packages of {group}: {aws_reason(exc)}"
         LOG.warning("champion: %s", reason)
         return dict.fromkeys(keys, reason)
     if arn is None:
@@ -63,7 +64,7 @@ def champion_values(
     try:
         fetched = fetch_reports(sm, s3, arn, list(allowed_buckets), evidence=evidence)
     except Exception as exc:  # noqa: BLE001
-        return dict.fromkeys(keys, f"cannot read champion {arn}: {_aws_reason(exc)}")
+        return dict.fromkeys(keys, f"cannot read champion {arn}: {aws_reason(exc)}")
     values: dict[tuple[str, str], float | str] = {}
     for rule in rules:
         raw = fetched.reports.get(rule.report)

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from clearance.contract import metadata, names
+from clearance.contract.errors import aws_reason
 from clearance.contract.reports import MAX_REPORT_BYTES, METRIC_SLOTS
 from clearance.decide.checks import ReportInput
 from clearance.decide.reports import ReportError, parse_report, quality_kind
@@ -170,14 +171,14 @@ def _get(s3: Any, uri: str, **kwargs: Any) -> tuple[bytes, dict[str, Any]]:
     try:
         response = s3.get_object(**kwargs)
     except Exception as exc:  # noqa: BLE001 - any failure to read is a failed check, not a crash
-        raise ReportError(f"cannot read {uri}: {_aws_reason(exc)}") from None
+        raise ReportError(f"cannot read {uri}: {aws_reason(exc)}") from None
     length = response.get("ContentLength")
     if isinstance(length, int) and length > MAX_REPORT_BYTES:
         raise ReportError(f"{uri} is {length} bytes, over the {MAX_REPORT_BYTES}-byte limit")
     try:
         data = response["Body"].read(MAX_REPORT_BYTES + 1)
     except Exception as exc:  # noqa: BLE001
-        raise ReportError(f"cannot read {uri}: {_aws_reason(exc)}") from None
+        raise ReportError(f"cannot read {uri}: {aws_reason(exc)}") from None
     if len(data) > MAX_REPORT_BYTES:
         raise ReportError(f"{uri} is over the {MAX_REPORT_BYTES}-byte limit")
     return data, response
@@ -193,7 +194,7 @@ def read_copy(
     try:
         listed = s3.list_objects_v2(Bucket=store.bucket, Prefix=prefix, MaxKeys=1000)
     except Exception as exc:  # noqa: BLE001
-        reason = _aws_reason(exc)
+        reason = aws_reason(exc)
         raise ReportError(f"cannot list the governance copies of {uri}: {reason}") from None
     copies = [
         o for o in listed.get("Contents", []) if "/" not in o["Key"][len(prefix) :] and o["Key"]
@@ -248,16 +249,6 @@ def _read(
             f"object sha256:{actual[:12]}...): the report changed after registration"
         )
     return data, actual, {"version_id": response.get("VersionId")}
-
-
-def _aws_reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        error = response.get("Error") or {}
-        code = error.get("Code") or type(exc).__name__
-        message = error.get("Message") or ""
-        return f"{code}: {message}".rstrip(": ")
-    return f"{type(exc).__name__}: {str(exc)[:200]}"
 
 
 def quality_inputs(data: bytes, slot: str = "ModelQuality.Statistics") -> dict[str, ReportInput]:

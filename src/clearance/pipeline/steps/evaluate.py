@@ -26,6 +26,7 @@ from typing import Any
 
 from clearance import registry
 from clearance.contract import metadata
+from clearance.contract.errors import aws_reason
 from clearance.contract.status import PENDING
 from clearance.decide import checks
 from clearance.pipeline.steps import (
@@ -147,7 +148,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
     except Exception as exc:  # noqa: BLE001 - one line, then fail the step: nothing to decide on
-        error(f"--model-package-arn: cannot describe {arn} ({_aws_reason(exc)}). Check the ARN")
+        error(f"--model-package-arn: cannot describe {arn} ({aws_reason(exc)}). Check the ARN")
         return EXIT_FAILED
     preset = sorted(
         key
@@ -186,14 +187,6 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     )
     print(f"{decision.decision}: {arn} ({len(failed)} of {len(decision.checks)} checks failed)")
     return EXIT_OK
-
-
-def _aws_reason(exc: Exception) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        err = response.get("Error", {})
-        return f"{err.get('Code', type(exc).__name__)}: {err.get('Message', '')}".strip(": ")
-    return f"{type(exc).__name__}: {exc}"
 
 
 def main(argv: Sequence[str] | None = None, clients: tuple[Any, Any] | None = None) -> int:

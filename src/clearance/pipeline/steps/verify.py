@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from clearance import registry
+from clearance.contract.errors import aws_reason
 from clearance.decide import checks
 from clearance.pipeline import wheels as pipeline_wheels
 from clearance.pipeline.steps import (
@@ -52,7 +53,6 @@ from clearance.pipeline.steps import (
 )
 from clearance.pipeline.steps.evaluate import (
     CHECKS_FILE,
-    _aws_reason,
     _evidence_store,
     allowed_buckets,
     overrides_dir_for,
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace, clients: tuple[Any, Any] | None = None) -> int
     try:
         described = sm.describe_model_package(ModelPackageName=arn)
     except Exception as exc:  # noqa: BLE001
-        error(f"--model-package-arn: cannot describe {arn} ({_aws_reason(exc)}). Check the ARN")
+        error(f"--model-package-arn: cannot describe {arn} ({aws_reason(exc)}). Check the ARN")
         return EXIT_FAILED
     group = described.get("ModelPackageGroupName")
     try:
